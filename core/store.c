@@ -1,0 +1,521 @@
+/*
+ * store.c - the LMDB store and its group-commit writer.
+ *
+ * One writer thread owns every write transaction. Callers of
+ * gw_store_write() queue a request and sleep; the writer takes everything
+ * queued, runs each function in a nested transaction of a single parent,
+ * commits the parent once (one fsync for the whole batch) and wakes the
+ * callers. Under load the batch grows by itself, so durable throughput
+ * scales with the number of concurrent writers instead of being capped at
+ * the disk's fsync rate.
+ *
+ * Growing the map needs every transaction of the process closed, so reads
+ * hold a shared lock for their lifetime and the writer takes it
+ * exclusively for the resize.
+ */
+#include "gw/store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "gw/err.h"
+#include "gw/log.h"
+
+#define MAP_SIZE_INITIAL (64ULL << 20)
+#define BATCH_MAX        4096
+
+static const char *const db_names[GW_DB_COUNT] = {
+	[GW_DB_META]          = "meta",
+	[GW_DB_CLIENTS]       = "clients",
+	[GW_DB_LEDGER]        = "ledger",
+	[GW_DB_API_KEYS]      = "api_keys",
+	[GW_DB_KEY_HASHES]    = "api_key_hashes",
+	[GW_DB_ACCOUNTS]      = "accounts",
+	[GW_DB_ROUTES]        = "routes",
+	[GW_DB_TNS]           = "tns",
+	[GW_DB_MESSAGES]      = "messages",
+	[GW_DB_MSG_BY_CLIENT] = "messages_by_client",
+	[GW_DB_OUTBOX]        = "outbox",
+	[GW_DB_IDEMPOTENCY]   = "idempotency",
+};
+
+struct wreq {
+	gw_write_fn  fn;
+	void        *arg;
+	int          rc;
+	bool         done;
+	struct wreq *next;
+};
+
+struct gw_store {
+	MDB_env         *env;
+	MDB_dbi          dbi[GW_DB_COUNT];
+	pthread_rwlock_t resize_lock; /* shared: open read txns */
+
+	pthread_mutex_t mu;
+	pthread_cond_t  wake_writer;
+	pthread_cond_t  wake_callers;
+	struct wreq    *head, *tail;
+	bool            stopping;
+	pthread_t       writer;
+
+	struct gw_store_stats stats; /* under mu */
+};
+
+struct gw_txn {
+	struct gw_store *st;
+	MDB_txn         *txn;
+	bool             rdonly;
+	bool             map_full; /* a put hit MDB_MAP_FULL */
+};
+
+void
+gw_key_put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t) v;
+}
+
+uint64_t
+gw_key_get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int
+store_err(const char *what, int rc)
+{
+	if (rc == MDB_NOTFOUND)
+		return GW_ENOTFOUND;
+	if (rc == MDB_KEYEXIST)
+		return GW_EEXIST;
+	if (rc == ENOMEM)
+		return GW_ENOMEM;
+	gw_error("store", "%s: %s", what, mdb_strerror(rc));
+	return GW_ESTORE;
+}
+
+/* ---- writer ---------------------------------------------------------- */
+
+static int
+grow_map(struct gw_store *st)
+{
+	MDB_envinfo info;
+	int         rc;
+
+	pthread_rwlock_wrlock(&st->resize_lock);
+	mdb_env_info(st->env, &info);
+	rc = mdb_env_set_mapsize(st->env, info.me_mapsize * 2);
+	pthread_rwlock_unlock(&st->resize_lock);
+	if (rc != 0)
+		return store_err("grow map", rc);
+	pthread_mutex_lock(&st->mu);
+	st->stats.map_size = info.me_mapsize * 2;
+	st->stats.map_grows++;
+	pthread_mutex_unlock(&st->mu);
+	gw_info("store", "map grown to %llu MiB",
+	    (unsigned long long) (info.me_mapsize * 2) >> 20);
+	return GW_OK;
+}
+
+/* run_batch runs every request of the batch in one transaction. Returns
+ * GW_OK when committed, GW_EAGAIN-like 1 when the map had to grow (the
+ * caller runs it again), or a store error that fails the whole batch. */
+static int
+run_batch(struct gw_store *st, struct wreq *batch)
+{
+	struct gw_txn parent = { .st = st };
+	int           rc;
+
+	rc = mdb_txn_begin(st->env, NULL, 0, &parent.txn);
+	if (rc == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(st->env, 0);
+		rc = mdb_txn_begin(st->env, NULL, 0, &parent.txn);
+	}
+	if (rc != 0)
+		return store_err("begin write", rc);
+	for (struct wreq *r = batch; r != NULL; r = r->next) {
+		struct gw_txn child = { .st = st };
+
+		rc = mdb_txn_begin(st->env, parent.txn, 0, &child.txn);
+		if (rc != 0) {
+			mdb_txn_abort(parent.txn);
+			return store_err("begin nested", rc);
+		}
+		r->rc = r->fn(&child, r->arg);
+		if (child.map_full) {
+			mdb_txn_abort(child.txn);
+			mdb_txn_abort(parent.txn);
+			return 1;
+		}
+		if (r->rc == GW_OK) {
+			rc = mdb_txn_commit(child.txn);
+			if (rc == MDB_MAP_FULL) {
+				mdb_txn_abort(parent.txn);
+				return 1;
+			}
+			if (rc != 0)
+				r->rc = store_err("commit nested", rc);
+		} else {
+			mdb_txn_abort(child.txn);
+		}
+	}
+	rc = mdb_txn_commit(parent.txn);
+	if (rc == MDB_MAP_FULL)
+		return 1;
+	if (rc != 0)
+		return store_err("commit", rc);
+	return GW_OK;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct gw_store *st = arg;
+
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		struct wreq *batch, *last;
+		uint64_t     n = 0;
+		int          rc;
+
+		while (st->head == NULL && !st->stopping)
+			pthread_cond_wait(&st->wake_writer, &st->mu);
+		if (st->head == NULL)
+			break;
+		/* take up to BATCH_MAX queued requests */
+		batch = last = st->head;
+		for (n = 1; n < BATCH_MAX && last->next != NULL; n++)
+			last = last->next;
+		st->head = last->next;
+		if (st->head == NULL)
+			st->tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&st->mu);
+
+		while ((rc = run_batch(st, batch)) == 1)
+			if ((rc = grow_map(st)) != GW_OK)
+				break;
+
+		pthread_mutex_lock(&st->mu);
+		for (struct wreq *r = batch; r != NULL; r = r->next) {
+			if (rc != GW_OK)
+				r->rc = rc;
+			r->done = true;
+		}
+		if (rc == GW_OK) {
+			st->stats.commits++;
+			st->stats.writes += n;
+			if (n > st->stats.max_batch)
+				st->stats.max_batch = n;
+		}
+		pthread_cond_broadcast(&st->wake_callers);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
+int
+gw_store_write(struct gw_store *st, gw_write_fn fn, void *arg)
+{
+	struct wreq r = { .fn = fn, .arg = arg };
+
+	pthread_mutex_lock(&st->mu);
+	if (st->stopping) {
+		pthread_mutex_unlock(&st->mu);
+		return GW_EUNAVAIL;
+	}
+	if (st->tail != NULL)
+		st->tail->next = &r;
+	else
+		st->head = &r;
+	st->tail = &r;
+	pthread_cond_signal(&st->wake_writer);
+	while (!r.done)
+		pthread_cond_wait(&st->wake_callers, &st->mu);
+	pthread_mutex_unlock(&st->mu);
+	return r.rc;
+}
+
+/* ---- open / close ---------------------------------------------------- */
+
+int
+gw_store_open(const char *dir, struct gw_store **out)
+{
+	struct gw_store *st;
+	MDB_txn         *txn;
+	MDB_envinfo      info;
+	int              rc;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return GW_ENOMEM;
+	pthread_rwlock_init(&st->resize_lock, NULL);
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->wake_writer, NULL);
+	pthread_cond_init(&st->wake_callers, NULL);
+
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto fail_env;
+	mdb_env_set_maxdbs(st->env, GW_DB_COUNT + 4);
+	mdb_env_set_maxreaders(st->env, 1024);
+	mdb_env_set_mapsize(st->env, MAP_SIZE_INITIAL);
+	/* MDB_NOTLS: read snapshots are not tied to threads. Durability is
+	 * LMDB's default: every commit is fsynced. */
+	rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
+	if (rc != 0)
+		goto fail_open;
+	/* an existing environment may be larger than the initial size */
+	mdb_env_info(st->env, &info);
+	st->stats.map_size = info.me_mapsize;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		goto fail_open;
+	for (int i = 0; i < GW_DB_COUNT; i++) {
+		if ((rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE,
+			 &st->dbi[i])) != 0) {
+			mdb_txn_abort(txn);
+			goto fail_open;
+		}
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail_open;
+	if ((rc = pthread_create(&st->writer, NULL, writer_main, st)) != 0) {
+		rc = ENOMEM;
+		goto fail_open;
+	}
+	gw_info("store", "opened %s (map %llu MiB)", dir,
+	    (unsigned long long) info.me_mapsize >> 20);
+	*out = st;
+	return GW_OK;
+
+fail_open:
+	mdb_env_close(st->env);
+fail_env:
+	rc = store_err("open", rc);
+	free(st);
+	return rc;
+}
+
+void
+gw_store_close(struct gw_store *st)
+{
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->mu);
+	st->stopping = true;
+	pthread_cond_signal(&st->wake_writer);
+	pthread_mutex_unlock(&st->mu);
+	pthread_join(st->writer, NULL);
+	mdb_env_close(st->env);
+	pthread_rwlock_destroy(&st->resize_lock);
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->wake_writer);
+	pthread_cond_destroy(&st->wake_callers);
+	free(st);
+}
+
+void
+gw_store_stats(struct gw_store *st, struct gw_store_stats *out)
+{
+	pthread_mutex_lock(&st->mu);
+	*out = st->stats;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+int
+gw_store_read(struct gw_store *st, struct gw_txn **out)
+{
+	struct gw_txn *t;
+	int            rc;
+
+	if ((t = malloc(sizeof(*t))) == NULL)
+		return GW_ENOMEM;
+	*t = (struct gw_txn) { .st = st, .rdonly = true };
+	pthread_rwlock_rdlock(&st->resize_lock);
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t->txn);
+	if (rc == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(st->env, 0);
+		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t->txn);
+	}
+	if (rc != 0) {
+		pthread_rwlock_unlock(&st->resize_lock);
+		free(t);
+		return store_err("begin read", rc);
+	}
+	*out = t;
+	return GW_OK;
+}
+
+void
+gw_txn_end(struct gw_txn *txn)
+{
+	if (txn == NULL)
+		return;
+	GW_ASSERT(txn->rdonly);
+	mdb_txn_abort(txn->txn);
+	pthread_rwlock_unlock(&txn->st->resize_lock);
+	free(txn);
+}
+
+int
+gw_txn_get_raw(struct gw_txn *txn, enum gw_db db, const void *key,
+    size_t klen, const void **val, size_t *vlen)
+{
+	MDB_val k = { klen, (void *) key }, v;
+	int     rc;
+
+	GW_ASSERT(db < GW_DB_COUNT);
+	if ((rc = mdb_get(txn->txn, txn->st->dbi[db], &k, &v)) != 0)
+		return store_err("get", rc);
+	*val  = v.mv_data;
+	*vlen = v.mv_size;
+	return GW_OK;
+}
+
+int
+gw_txn_put_raw(struct gw_txn *txn, enum gw_db db, const void *key,
+    size_t klen, const void *val, size_t vlen, unsigned flags)
+{
+	MDB_val k = { klen, (void *) key }, v = { vlen, (void *) val };
+	int     rc;
+
+	GW_ASSERT(db < GW_DB_COUNT && !txn->rdonly);
+	rc = mdb_put(txn->txn, txn->st->dbi[db], &k, &v,
+	    (flags & GW_PUT_NOOVERWRITE) ? MDB_NOOVERWRITE : 0);
+	if (rc == MDB_MAP_FULL) {
+		txn->map_full = true;
+		return GW_ESTORE;
+	}
+	if (rc != 0)
+		return store_err("put", rc);
+	return GW_OK;
+}
+
+int
+gw_txn_del(struct gw_txn *txn, enum gw_db db, const void *key, size_t klen)
+{
+	MDB_val k = { klen, (void *) key };
+	int     rc;
+
+	GW_ASSERT(db < GW_DB_COUNT && !txn->rdonly);
+	if ((rc = mdb_del(txn->txn, txn->st->dbi[db], &k, NULL)) != 0)
+		return store_err("del", rc);
+	return GW_OK;
+}
+
+int
+gw_txn_get(struct gw_txn *txn, enum gw_db db, const void *key, size_t klen,
+    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out)
+{
+	const void       *val;
+	size_t            vlen;
+	ProtobufCMessage *m;
+	int               rc;
+
+	if ((rc = gw_txn_get_raw(txn, db, key, klen, &val, &vlen)) != GW_OK)
+		return rc;
+	m = protobuf_c_message_unpack(desc, NULL, vlen, val);
+	if (m == NULL) {
+		gw_error("store", "undecodable %s record in %s", desc->name,
+		    db_names[db]);
+		return GW_ESTORE;
+	}
+	*out = m;
+	return GW_OK;
+}
+
+int
+gw_txn_put(struct gw_txn *txn, enum gw_db db, const void *key, size_t klen,
+    const ProtobufCMessage *msg, unsigned flags)
+{
+	uint8_t  stackbuf[512];
+	uint8_t *buf = stackbuf;
+	size_t   n   = protobuf_c_message_get_packed_size(msg);
+	int      rc;
+
+	if (n > sizeof(stackbuf) && (buf = malloc(n)) == NULL)
+		return GW_ENOMEM;
+	protobuf_c_message_pack(msg, buf);
+	rc = gw_txn_put_raw(txn, db, key, klen, buf, n, flags);
+	if (buf != stackbuf)
+		free(buf);
+	return rc;
+}
+
+int
+gw_txn_scan(struct gw_txn *txn, enum gw_db db, const void *prefix,
+    size_t plen, const void *from, size_t flen, gw_scan_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val     k, v;
+	int         rc, op = MDB_SET_RANGE;
+
+	GW_ASSERT(db < GW_DB_COUNT);
+	if ((rc = mdb_cursor_open(txn->txn, txn->st->dbi[db], &cur)) != 0)
+		return store_err("cursor", rc);
+	if (from == NULL) {
+		from = prefix;
+		flen = plen;
+	}
+	k.mv_size = flen;
+	k.mv_data = (void *) from;
+	if (flen == 0)
+		op = MDB_FIRST;
+	for (;;) {
+		rc = mdb_cursor_get(cur, &k, &v, op);
+		op = MDB_NEXT;
+		if (rc == MDB_NOTFOUND) {
+			rc = GW_OK;
+			break;
+		}
+		if (rc != 0) {
+			rc = store_err("cursor get", rc);
+			break;
+		}
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) {
+			rc = GW_OK;
+			break;
+		}
+		rc = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+		if (rc != 0) {
+			if (rc == 1)
+				rc = GW_OK;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+int
+gw_txn_next_id(struct gw_txn *txn, const char *seq, uint64_t *out)
+{
+	const void *val;
+	size_t      vlen;
+	uint8_t     buf[8];
+	uint64_t    next = 1;
+	int         rc;
+
+	GW_ASSERT(!txn->rdonly);
+	rc = gw_txn_get_raw(txn, GW_DB_META, seq, strlen(seq), &val, &vlen);
+	if (rc == GW_OK && vlen == 8)
+		next = gw_key_get_u64(val) + 1;
+	else if (rc != GW_OK && rc != GW_ENOTFOUND)
+		return rc;
+	gw_key_put_u64(buf, next);
+	rc = gw_txn_put_raw(txn, GW_DB_META, seq, strlen(seq), buf, 8, 0);
+	if (rc != GW_OK)
+		return rc;
+	*out = next;
+	return GW_OK;
+}

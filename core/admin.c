@@ -680,6 +680,8 @@ admin_revoke_key(Relay__V1__Admin_Service *svc, const Relay__V1__IdRequest *req,
 	Relay__V1__ApiKey v;
 
 	if (write(CORE(svc), arg, revoke_key_fn, &a.w) == GW_OK) {
+		/* after the commit, so a refill cannot read the old record */
+		gw_keycache_invalidate(CORE(svc)->keys);
 		gw_info("admin", "key %llu (%s...) revoked",
 		    (unsigned long long) a.id, a.rec->prefix);
 		key_view(a.rec, &v);

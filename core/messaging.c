@@ -478,7 +478,10 @@ out:
 	return rc;
 }
 
-/* request_hash binds an idempotency key to what was asked. */
+/* request_hash binds an idempotency key to what was asked: the
+ * normalised To, the From as given (empty when the default is wanted, so
+ * a replay matches even if the account's default changed), Body and
+ * StatusCallback. */
 static void
 request_hash(const struct send *a, uint8_t out[GW_SHA256_LEN])
 {
@@ -582,8 +585,6 @@ send_prepare(struct gw_core *core, struct gw_call *call, struct send *a)
 		if (a->from[0] == '\0')
 			return gw_call_fail(call, GW_EINVAL, "from: required "
 			    "(the provider account has no default number)");
-		if (a->idem) /* the hash covers the From actually used */
-			request_hash(a, a->req_hash);
 	}
 	return GW_OK;
 }

@@ -1097,7 +1097,8 @@ admin_list_routes(Relay__V1__Admin_Service *svc, const Relay__V1__Empty *req,
 	(void) req;
 	if (scan_all(CORE(svc), arg, GW_DB_ROUTES, &c) != GW_OK)
 		return;
-	qsort(c.items, c.n, sizeof(*c.items), route_cmp);
+	if (c.n > 1)
+		qsort(c.items, c.n, sizeof(*c.items), route_cmp);
 	out.n_routes = c.n;
 	out.routes   = (Relay__V1__Route **) c.items;
 	done(&out, arg);

@@ -15,6 +15,7 @@
 #include "gw/dispatcher.h"
 
 #include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -24,7 +25,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <jansson.h>
 #include <sodium.h>
 
 #include "core_impl.h"
@@ -33,47 +33,47 @@
 #include "gw/log.h"
 #include "ledger_impl.h"
 
-#define RESP_MAX      (64 * 1024)
-#define SID_MAX       64
-#define ERR_CODE_MAX  32
-#define ERR_MSG_MAX   256
-#define SCAN_MAX      4096 /* outbox rows looked at per turn */
-#define TWILIO_BASE   "https://api.twilio.com"
+#define RESP_MAX (64 * 1024)
+#define SID_MAX 64
+#define ERR_CODE_MAX 32
+#define ERR_MSG_MAX 256
+#define SCAN_MAX 4096 /* outbox rows looked at per turn */
+#define TWILIO_BASE "https://api.twilio.com"
 #define FLOWROUTE_BASE "https://api.flowroute.com"
-#define STATUS_PATH_TWILIO    "/relay/twilio/status"
+#define STATUS_PATH_TWILIO "/relay/twilio/status"
 #define STATUS_PATH_FLOWROUTE "/relay/flowroute/status"
 
 enum outcome {
-	OUT_SENT,      /* the provider took it */
-	OUT_RETRY,     /* transient: try again later */
-	OUT_FAIL,      /* permanent: fail and refund */
-	OUT_DROP,      /* the message is gone: just drop the entry */
+	OUT_SENT,  /* the provider took it */
+	OUT_RETRY, /* transient: try again later */
+	OUT_FAIL,  /* permanent: fail and refund */
+	OUT_DROP,  /* the message is gone: just drop the entry */
 };
 
 struct job {
-	uint64_t id;
-	uint8_t  okey[16];  /* its outbox key */
-	uint32_t attempts;  /* before this one */
-	int64_t  created_ms;
+	uint64_t               id;
+	uint8_t                okey[16]; /* its outbox key */
+	uint32_t               attempts; /* before this one */
+	int64_t                created_ms;
 	Relay__V1__AccountKind kind;
 
-	CURL              *easy;
-	char              *body;   /* request body, malloc'd */
-	struct curl_slist  hdr[2]; /* ours: the auth node is wiped after */
-	char              *auth;   /* sodium_malloc'd "Authorization: ..." */
-	char              *resp;
-	size_t             resp_len;
-	bool               truncated;
+	CURL             *easy;
+	char             *body;   /* request body, malloc'd */
+	struct curl_slist hdr[2]; /* ours: the auth node is wiped after */
+	char             *auth;   /* sodium_malloc'd "Authorization: ..." */
+	char             *resp;
+	size_t            resp_len;
+	bool              truncated;
 
 	/* the outcome */
-	enum outcome outcome;
+	enum outcome             outcome;
 	Relay__V1__MessageStatus status; /* on OUT_SENT */
-	char     upstream_sid[SID_MAX];
-	char     err_code[ERR_CODE_MAX];
-	char     err_msg[ERR_MSG_MAX];
-	int64_t  retry_after_ms;
-	int64_t  next_due;  /* on OUT_RETRY, fixed before the write */
-	bool     done;
+	char                     upstream_sid[SID_MAX];
+	char                     err_code[ERR_CODE_MAX];
+	char                     err_msg[ERR_MSG_MAX];
+	int64_t                  retry_after_ms;
+	int64_t next_due; /* on OUT_RETRY, fixed before the write */
+	bool    done;
 };
 
 struct worker {
@@ -120,18 +120,17 @@ job_free(struct job *j)
 	free(j);
 }
 
-static void
-job_result(struct job *j, enum outcome o, const char *code, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
+static void job_result(struct job *j, enum outcome o, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-job_result(struct job *j, enum outcome o, const char *code, const char *fmt,
-    ...)
+job_result(
+    struct job *j, enum outcome o, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
 	j->outcome = o;
-	j->done    = true;
+	j->done = true;
 	snprintf(j->err_code, sizeof(j->err_code), "%s", code);
 	va_start(ap, fmt);
 	vsnprintf(j->err_msg, sizeof(j->err_msg), fmt, ap);
@@ -141,7 +140,7 @@ job_result(struct job *j, enum outcome o, const char *code, const char *fmt,
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
 {
-	struct job *j   = arg;
+	struct job *j = arg;
 	size_t      len = size * n;
 	char       *r;
 
@@ -152,8 +151,8 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	if ((r = realloc(j->resp, j->resp_len + len + 1)) == NULL)
 		return 0;
 	memcpy(r + j->resp_len, p, len);
-	j->resp            = r;
-	j->resp_len       += len;
+	j->resp = r;
+	j->resp_len += len;
 	j->resp[j->resp_len] = '\0';
 	return len;
 }
@@ -164,11 +163,11 @@ static char *
 basic_auth(const char *user, const uint8_t *secret, size_t slen)
 {
 	static const char pfx[] = "Authorization: Basic ";
-	size_t            ulen  = strlen(user), plen = ulen + 1 + slen;
-	size_t            blen  = sodium_base64_ENCODED_LEN(plen,
-        sodium_base64_VARIANT_ORIGINAL);
-	uint8_t          *plain = sodium_malloc(plen);
-	char             *out   = sodium_malloc(sizeof(pfx) + blen);
+	size_t            ulen = strlen(user), plen = ulen + 1 + slen;
+	size_t            blen =
+	    sodium_base64_ENCODED_LEN(plen, sodium_base64_VARIANT_ORIGINAL);
+	uint8_t *plain = sodium_malloc(plen);
+	char    *out = sodium_malloc(sizeof(pfx) + blen);
 
 	if (plain == NULL || out == NULL) {
 		sodium_free(plain);
@@ -192,7 +191,7 @@ static int
 unseal_auth(struct gw_dispatcher *d, const Relay__V1__AccountRecord *acct,
     struct job *j)
 {
-	char    ad[128];
+	char     ad[128];
 	uint8_t *pt;
 	size_t   len = 0;
 	int      rc;
@@ -213,8 +212,7 @@ unseal_auth(struct gw_dispatcher *d, const Relay__V1__AccountRecord *acct,
 
 /* form_add appends "&name=escaped(value)" (no '&' first) to *s. */
 static int
-form_add(CURL *easy, char **s, size_t *len, const char *name,
-    const char *value)
+form_add(CURL *easy, char **s, size_t *len, const char *name, const char *value)
 {
 	char  *esc = curl_easy_escape(easy, value, 0);
 	size_t n;
@@ -227,8 +225,8 @@ form_add(CURL *easy, char **s, size_t *len, const char *name,
 		curl_free(esc);
 		return GW_ENOMEM;
 	}
-	*len += (size_t) snprintf(r + *len, n + 1, "%s%s=%s", *len ? "&" : "",
-	    name, esc);
+	*len += (size_t) snprintf(
+	    r + *len, n + 1, "%s%s=%s", *len ? "&" : "", name, esc);
 	*s = r;
 	curl_free(esc);
 	return GW_OK;
@@ -239,7 +237,7 @@ twilio_request(struct gw_dispatcher *d, const Relay__V1__AccountRecord *acct,
     const Relay__V1__MessageRecord *m, struct job *j, char *url, size_t ulen)
 {
 	const char *base = acct->base_url[0] ? acct->base_url : d->twilio_base;
-	size_t      n    = 0;
+	size_t      n = 0;
 	char        cb[2048];
 	int         rc;
 
@@ -250,9 +248,10 @@ twilio_request(struct gw_dispatcher *d, const Relay__V1__AccountRecord *acct,
 	    (rc = form_add(j->easy, &j->body, &n, "Body", m->body)) != GW_OK)
 		return rc;
 	if (d->public_url[0] != '\0') {
-		snprintf(cb, sizeof(cb), "%s" STATUS_PATH_TWILIO, d->public_url);
-		if ((rc = form_add(j->easy, &j->body, &n, "StatusCallback",
-			 cb)) != GW_OK)
+		snprintf(
+		    cb, sizeof(cb), "%s" STATUS_PATH_TWILIO, d->public_url);
+		if ((rc = form_add(
+		         j->easy, &j->body, &n, "StatusCallback", cb)) != GW_OK)
 			return rc;
 	}
 	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long) n);
@@ -260,14 +259,13 @@ twilio_request(struct gw_dispatcher *d, const Relay__V1__AccountRecord *acct,
 }
 
 static int
-flowroute_request(struct gw_dispatcher *d,
-    const Relay__V1__AccountRecord *acct, const Relay__V1__MessageRecord *m,
-    struct job *j, char *url, size_t ulen)
+flowroute_request(struct gw_dispatcher *d, const Relay__V1__AccountRecord *acct,
+    const Relay__V1__MessageRecord *m, struct job *j, char *url, size_t ulen)
 {
-	const char *base = acct->base_url[0] ? acct->base_url
-					     : d->flowroute_base;
-	json_t     *o;
-	char        cb[2048];
+	const char *base =
+	    acct->base_url[0] ? acct->base_url : d->flowroute_base;
+	json_t *o;
+	char    cb[2048];
 
 	snprintf(url, ulen, "%s/v2.1/messages", base);
 	/* Flowroute writes numbers as bare digits */
@@ -276,22 +274,23 @@ flowroute_request(struct gw_dispatcher *d,
 	if (o == NULL)
 		return GW_ENOMEM;
 	if (d->public_url[0] != '\0') {
-		snprintf(cb, sizeof(cb), "%s" STATUS_PATH_FLOWROUTE,
-		    d->public_url);
+		snprintf(
+		    cb, sizeof(cb), "%s" STATUS_PATH_FLOWROUTE, d->public_url);
 		json_object_set_new(o, "dlr_callback", json_string(cb));
 	}
 	j->body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (j->body == NULL)
 		return GW_ENOMEM;
-	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long) strlen(j->body));
+	curl_easy_setopt(
+	    j->easy, CURLOPT_POSTFIELDSIZE, (long) strlen(j->body));
 	return GW_OK;
 }
 
 /* sandbox_send records the message and answers at once. */
 static void
-sandbox_send(struct gw_dispatcher *d, const Relay__V1__MessageRecord *m,
-    struct job *j)
+sandbox_send(
+    struct gw_dispatcher *d, const Relay__V1__MessageRecord *m, struct job *j)
 {
 	uint8_t rnd[16];
 	char    sid[3 + 32];
@@ -317,12 +316,13 @@ sandbox_send(struct gw_dispatcher *d, const Relay__V1__MessageRecord *m,
 	}
 	json_decref(o);
 	if (!ok) {
-		job_result(j, OUT_RETRY, "sandbox", "writing sandbox.jsonl "
+		job_result(j, OUT_RETRY, "sandbox",
+		    "writing sandbox.jsonl "
 		    "failed");
 		return;
 	}
 	j->outcome = OUT_SENT;
-	j->done    = true;
+	j->done = true;
 	/* Twilio's test credentials answer "queued"; nothing will ever
 	 * report progress for a sandbox message, so it is "sent" here */
 	j->status = RELAY__V1__MESSAGE_STATUS__MESSAGE_SENT;
@@ -347,8 +347,10 @@ job_start(struct worker *w, const Relay__V1__MessageRecord *m,
 	}
 	if (acct->kind != RELAY__V1__ACCOUNT_KIND__ACCOUNT_TWILIO &&
 	    acct->kind != RELAY__V1__ACCOUNT_KIND__ACCOUNT_FLOWROUTE) {
-		job_result(j, OUT_FAIL, "relay_account", "account %llu has no "
-		    "adapter", (unsigned long long) acct->id);
+		job_result(j, OUT_FAIL, "relay_account",
+		    "account %llu has no "
+		    "adapter",
+		    (unsigned long long) acct->id);
 		return;
 	}
 	if ((j->easy = curl_easy_init()) == NULL) {
@@ -359,7 +361,8 @@ job_start(struct worker *w, const Relay__V1__MessageRecord *m,
 		if (rc == GW_ENOMEM)
 			job_result(j, OUT_RETRY, "relay_oom", "out of memory");
 		else
-			job_result(j, OUT_FAIL, "relay_credentials", "account "
+			job_result(j, OUT_FAIL, "relay_credentials",
+			    "account "
 			    "%llu: token missing or unreadable",
 			    (unsigned long long) acct->id);
 		return;
@@ -373,8 +376,7 @@ job_start(struct worker *w, const Relay__V1__MessageRecord *m,
 	}
 	j->hdr[0].data = j->auth;
 	j->hdr[0].next = &j->hdr[1];
-	j->hdr[1].data =
-	    acct->kind == RELAY__V1__ACCOUNT_KIND__ACCOUNT_TWILIO
+	j->hdr[1].data = acct->kind == RELAY__V1__ACCOUNT_KIND__ACCOUNT_TWILIO
 	    ? "Content-Type: application/x-www-form-urlencoded"
 	    : "Content-Type: application/vnd.api+json";
 	j->hdr[1].next = NULL;
@@ -386,15 +388,16 @@ job_start(struct worker *w, const Relay__V1__MessageRecord *m,
 	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
 	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS,
-	    (long) d->cfg.request_timeout_ms);
+	curl_easy_setopt(
+	    j->easy, CURLOPT_TIMEOUT_MS, (long) d->cfg.request_timeout_ms);
 	curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long) (d->cfg.request_timeout_ms < 10000
-		    ? d->cfg.request_timeout_ms
-		    : 10000));
+	            ? d->cfg.request_timeout_ms
+	            : 10000));
 	curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "relay/0.1");
 	if (curl_multi_add_handle(w->multi, j->easy) != CURLM_OK)
-		job_result(j, OUT_RETRY, "relay_curl", "could not start the "
+		job_result(j, OUT_RETRY, "relay_curl",
+		    "could not start the "
 		    "request");
 }
 
@@ -403,21 +406,22 @@ job_start(struct worker *w, const Relay__V1__MessageRecord *m,
 static void
 parse_twilio(struct job *j, long http)
 {
-	json_t     *o = j->resp ? json_loadb(j->resp, j->resp_len, 0, NULL)
-			      : NULL;
+	json_t *o = j->resp ? json_loadb(j->resp, j->resp_len, 0, NULL) : NULL;
 	const char *s;
 	json_t     *v;
 
 	if (http >= 200 && http < 300) {
 		j->status = RELAY__V1__MESSAGE_STATUS__MESSAGE_SENDING;
-		if (o != NULL && (s = json_string_value(json_object_get(o,
-				      "sid"))) != NULL)
-			snprintf(j->upstream_sid, sizeof(j->upstream_sid), "%s",
-			    s);
-		if (o != NULL && (s = json_string_value(json_object_get(o,
-				      "status"))) != NULL) {
+		if (o != NULL &&
+		    (s = json_string_value(json_object_get(o, "sid"))) != NULL)
+			snprintf(
+			    j->upstream_sid, sizeof(j->upstream_sid), "%s", s);
+		if (o != NULL &&
+		    (s = json_string_value(json_object_get(o, "status"))) !=
+		        NULL) {
 			if (strcmp(s, "sent") == 0)
-				j->status = RELAY__V1__MESSAGE_STATUS__MESSAGE_SENT;
+				j->status =
+				    RELAY__V1__MESSAGE_STATUS__MESSAGE_SENT;
 			else if (strcmp(s, "delivered") == 0)
 				j->status =
 				    RELAY__V1__MESSAGE_STATUS__MESSAGE_DELIVERED;
@@ -437,18 +441,17 @@ parse_twilio(struct job *j, long http)
 static void
 parse_flowroute(struct job *j, long http)
 {
-	json_t     *o = j->resp ? json_loadb(j->resp, j->resp_len, 0, NULL)
-			      : NULL;
-	json_t     *e;
+	json_t *o = j->resp ? json_loadb(j->resp, j->resp_len, 0, NULL) : NULL;
+	json_t *e;
 	const char *s;
 
 	if (http >= 200 && http < 300) {
 		j->status = RELAY__V1__MESSAGE_STATUS__MESSAGE_SENDING;
 		if (o != NULL &&
 		    (s = json_string_value(json_object_get(
-			 json_object_get(o, "data"), "id"))) != NULL)
-			snprintf(j->upstream_sid, sizeof(j->upstream_sid), "%s",
-			    s);
+		         json_object_get(o, "data"), "id"))) != NULL)
+			snprintf(
+			    j->upstream_sid, sizeof(j->upstream_sid), "%s", s);
 	} else if (o != NULL &&
 	    (e = json_array_get(json_object_get(o, "errors"), 0)) != NULL) {
 		if ((s = json_string_value(json_object_get(e, "detail"))) ||
@@ -478,7 +481,7 @@ static void
 job_finish(struct job *j, CURLcode cc)
 {
 	long       http = 0;
-	curl_off_t ra   = 0;
+	curl_off_t ra = 0;
 
 	j->done = true;
 	if (cc != CURLE_OK) {
@@ -499,12 +502,14 @@ job_finish(struct job *j, CURLcode cc)
 	if (j->err_code[0] == '\0')
 		snprintf(j->err_code, sizeof(j->err_code), "http_%ld", http);
 	if (j->err_msg[0] == '\0')
-		snprintf(j->err_msg, sizeof(j->err_msg), "the provider "
-		    "answered HTTP %ld", http);
+		snprintf(j->err_msg, sizeof(j->err_msg),
+		    "the provider "
+		    "answered HTTP %ld",
+		    http);
 	if (http == 408 || http == 429 || http >= 500) {
 		j->outcome = OUT_RETRY;
 		if (curl_easy_getinfo(j->easy, CURLINFO_RETRY_AFTER, &ra) ==
-			CURLE_OK &&
+		        CURLE_OK &&
 		    ra > 0)
 			j->retry_after_ms = (int64_t) ra * 1000;
 	} else {
@@ -566,34 +571,34 @@ apply_one(struct gw_txn *txn, struct apply *a, struct job *j)
 		goto out;
 	/* the strings set below belong to j: give m its own back before it
 	 * is freed */
-	own[0]             = m->upstream_sid;
-	own[1]             = m->error_code;
-	own[2]             = m->error_message;
-	m->attempts        = ob->attempts + 1;
+	own[0] = m->upstream_sid;
+	own[1] = m->error_code;
+	own[2] = m->error_message;
+	m->attempts = ob->attempts + 1;
 	m->updated_unix_ms = a->now;
 	switch (j->outcome) {
 	case OUT_SENT:
-		m->status       = j->status;
+		m->status = j->status;
 		m->upstream_sid = j->upstream_sid;
-		m->error_code   = "";
+		m->error_code = "";
 		m->error_message = "";
 		break;
 	case OUT_RETRY:
 		relay__v1__outbox_entry__init(&nob);
 		nob.message_id = j->id;
-		nob.attempts   = m->attempts;
+		nob.attempts = m->attempts;
 		nob.last_error = j->err_msg;
 		gw_key_put_u64(k, (uint64_t) j->next_due);
 		gw_key_put_u64(k + 8, j->id);
 		if ((rc = gw_txn_put(txn, GW_DB_OUTBOX, k, 16, &nob.base, 0)) !=
 		    GW_OK)
 			goto out;
-		m->error_code    = j->err_code;
+		m->error_code = j->err_code;
 		m->error_message = j->err_msg;
 		break;
 	case OUT_FAIL:
-		m->status        = RELAY__V1__MESSAGE_STATUS__MESSAGE_FAILED;
-		m->error_code    = j->err_code;
+		m->status = RELAY__V1__MESSAGE_STATUS__MESSAGE_FAILED;
+		m->error_code = j->err_code;
 		m->error_message = j->err_msg;
 		if (m->refunded || m->cost_micros == 0)
 			break;
@@ -604,8 +609,8 @@ apply_one(struct gw_txn *txn, struct apply *a, struct job *j)
 		if (rc != GW_OK)
 			goto out;
 		if ((rc = gw_ledger_apply(txn, c,
-			 RELAY__V1__LEDGER_KIND__LEDGER_REFUND, m->cost_micros,
-			 "sms failed", m->sid, a->now, &e)) != GW_OK)
+		         RELAY__V1__LEDGER_KIND__LEDGER_REFUND, m->cost_micros,
+		         "sms failed", m->sid, a->now, &e)) != GW_OK)
 			goto out;
 		m->refunded = true;
 		break;
@@ -616,8 +621,8 @@ apply_one(struct gw_txn *txn, struct apply *a, struct job *j)
 	rc = gw_txn_put(txn, GW_DB_MESSAGES, k, 8, &m->base, 0);
 out:
 	if (m != NULL) {
-		m->upstream_sid  = own[0];
-		m->error_code    = own[1];
+		m->upstream_sid = own[0];
+		m->error_code = own[1];
 		m->error_message = own[2];
 		relay__v1__message_record__free_unpacked(m, NULL);
 	}
@@ -661,7 +666,7 @@ static void
 fill_start(struct fill *f, const uint8_t *key, const Relay__V1__OutboxEntry *ob)
 {
 	struct worker            *w = f->w;
-	Relay__V1__MessageRecord *m    = NULL;
+	Relay__V1__MessageRecord *m = NULL;
 	Relay__V1__AccountRecord *acct = NULL;
 	struct job               *j;
 	uint8_t                   k[8];
@@ -669,7 +674,7 @@ fill_start(struct fill *f, const uint8_t *key, const Relay__V1__OutboxEntry *ob)
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return;
-	j->id       = ob->message_id;
+	j->id = ob->message_id;
 	j->attempts = ob->attempts;
 	memcpy(j->okey, key, 16);
 	w->jobs[w->n_jobs++] = j;
@@ -680,7 +685,7 @@ fill_start(struct fill *f, const uint8_t *key, const Relay__V1__OutboxEntry *ob)
 	    &relay__v1__message_record__descriptor, (ProtobufCMessage **) &m);
 	if (rc == GW_ENOTFOUND) {
 		j->outcome = OUT_DROP;
-		j->done    = true;
+		j->done = true;
 		return;
 	}
 	if (rc != GW_OK) {
@@ -693,8 +698,10 @@ fill_start(struct fill *f, const uint8_t *key, const Relay__V1__OutboxEntry *ob)
 	    &relay__v1__account_record__descriptor,
 	    (ProtobufCMessage **) &acct);
 	if (rc == GW_ENOTFOUND)
-		job_result(j, OUT_FAIL, "relay_account", "provider account "
-		    "%llu no longer exists", (unsigned long long) m->account_id);
+		job_result(j, OUT_FAIL, "relay_account",
+		    "provider account "
+		    "%llu no longer exists",
+		    (unsigned long long) m->account_id);
 	else if (rc != GW_OK)
 		job_result(j, OUT_RETRY, "relay_store", "store read failed");
 	else
@@ -705,8 +712,7 @@ fill_start(struct fill *f, const uint8_t *key, const Relay__V1__OutboxEntry *ob)
 }
 
 static int
-fill_one(const void *key, size_t klen, const void *val, size_t vlen,
-    void *arg)
+fill_one(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
 	struct fill            *f = arg;
 	struct worker          *w = f->w;
@@ -768,8 +774,8 @@ settle(struct worker *w, int64_t now)
 			continue;
 		}
 		if (j->outcome == OUT_RETRY) {
-			int64_t at = now + backoff_ms(d, j->attempts + 1,
-						 j->retry_after_ms);
+			int64_t at = now +
+			    backoff_ms(d, j->attempts + 1, j->retry_after_ms);
 
 			if (at > j->created_ms + d->cfg.retry_deadline_ms) {
 				j->outcome = OUT_FAIL;
@@ -784,13 +790,14 @@ settle(struct worker *w, int64_t now)
 	if (a.n == 0)
 		return;
 	w->n_jobs = keep;
-	rc        = gw_store_write(d->core->store, apply_fn, &a);
+	rc = gw_store_write(d->core->store, apply_fn, &a);
 	for (size_t i = 0; i < a.n; i++) {
 		struct job *j = done[i];
 
 		if (rc != GW_OK) {
 			/* the entries stay where they were: sent again */
-			gw_error("dispatch", "recording message %llu failed: %s",
+			gw_error("dispatch",
+			    "recording message %llu failed: %s",
 			    (unsigned long long) j->id, gw_strerror(rc));
 		} else if (j->outcome == OUT_SENT) {
 			atomic_fetch_add(&d->sent, 1);
@@ -798,7 +805,8 @@ settle(struct worker *w, int64_t now)
 			    (unsigned long long) j->id, j->upstream_sid);
 		} else if (j->outcome == OUT_RETRY) {
 			atomic_fetch_add(&d->retried, 1);
-			gw_info("dispatch", "message %llu: %s; retry in %lld ms",
+			gw_info("dispatch",
+			    "message %llu: %s; retry in %lld ms",
 			    (unsigned long long) j->id, j->err_msg,
 			    (long long) (j->next_due - now));
 		} else if (j->outcome == OUT_FAIL) {
@@ -825,8 +833,8 @@ reap(struct worker *w)
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-		    (char **) &j);
+		curl_easy_getinfo(
+		    msg->easy_handle, CURLINFO_PRIVATE, (char **) &j);
 		if (j != NULL)
 			job_finish(j, msg->data.result);
 	}
@@ -894,24 +902,24 @@ dup_trim(const char *s, const char *dflt)
 }
 
 int
-gw_dispatcher_start(struct gw_core *core,
+gw_dispatcher_start(struct gw_core    *core,
     const struct gw_dispatcher_config *cfg, struct gw_dispatcher **out)
 {
 	struct gw_dispatcher *d;
 	char                  path[4096];
 	unsigned              started = 0;
-	int                   rc      = GW_ENOMEM;
+	int                   rc = GW_ENOMEM;
 
 	if (cfg->state_dir == NULL)
 		return GW_EINVAL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return GW_ENOMEM;
-	d->core       = core;
-	d->cfg        = *cfg;
+	d->core = core;
+	d->cfg = *cfg;
 	d->sandbox_fd = -1;
 	pthread_mutex_init(&d->sandbox_mu, NULL);
-#define DFLT(f, v)                                                             \
-	if (d->cfg.f == 0)                                                     \
+#define DFLT(f, v)         \
+	if (d->cfg.f == 0) \
 	d->cfg.f = (v)
 	DFLT(threads, 1);
 	DFLT(max_in_flight, 256);
@@ -923,16 +931,16 @@ gw_dispatcher_start(struct gw_core *core,
 #undef DFLT
 	if (d->cfg.max_in_flight > 4096)
 		d->cfg.max_in_flight = 4096;
-	d->public_url     = dup_trim(cfg->public_url, "");
-	d->twilio_base    = dup_trim(cfg->twilio_base_url, TWILIO_BASE);
+	d->public_url = dup_trim(cfg->public_url, "");
+	d->twilio_base = dup_trim(cfg->twilio_base_url, TWILIO_BASE);
 	d->flowroute_base = dup_trim(cfg->flowroute_base_url, FLOWROUTE_BASE);
-	d->workers        = calloc(d->cfg.threads, sizeof(*d->workers));
+	d->workers = calloc(d->cfg.threads, sizeof(*d->workers));
 	if (d->public_url == NULL || d->twilio_base == NULL ||
 	    d->flowroute_base == NULL || d->workers == NULL)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/sandbox.jsonl", cfg->state_dir);
-	d->sandbox_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	    0600);
+	d->sandbox_fd =
+	    open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (d->sandbox_fd < 0) {
 		gw_error("dispatch", "cannot open %s", path);
 		rc = GW_ESTORE;
@@ -942,22 +950,25 @@ gw_dispatcher_start(struct gw_core *core,
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		struct worker *w = &d->workers[i];
 
-		w->d    = d;
-		w->idx  = i;
+		w->d = d;
+		w->idx = i;
 		w->jobs = calloc(d->cfg.max_in_flight, sizeof(*w->jobs));
 		w->done = calloc(d->cfg.max_in_flight, sizeof(*w->done));
-		if (w->jobs == NULL || w->done == NULL || (w->multi = curl_multi_init()) == NULL)
+		if (w->jobs == NULL || w->done == NULL ||
+		    (w->multi = curl_multi_init()) == NULL)
 			goto fail;
 		curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS,
 		    (long) d->cfg.max_in_flight);
 	}
 	for (; started < d->n_workers; started++)
 		if (pthread_create(&d->workers[started].thread, NULL,
-			worker_main, &d->workers[started]) != 0)
+		        worker_main, &d->workers[started]) != 0)
 			goto fail;
 	atomic_store(&core->dispatcher, d);
-	gw_info("dispatch", "%u thread(s), %u in flight each, retry deadline "
-	    "%lld s%s", d->n_workers, d->cfg.max_in_flight,
+	gw_info("dispatch",
+	    "%u thread(s), %u in flight each, retry deadline "
+	    "%lld s%s",
+	    d->n_workers, d->cfg.max_in_flight,
 	    (long long) d->cfg.retry_deadline_ms / 1000,
 	    d->public_url[0] ? "" : ", no public URL: no status callbacks");
 	*out = d;
@@ -969,8 +980,8 @@ fail:
 		pthread_join(d->workers[i].thread, NULL);
 	}
 	d->n_workers = d->cfg.threads; /* free every worker's parts */
-	started      = 0;
-	d->core      = NULL;
+	started = 0;
+	d->core = NULL;
 	gw_dispatcher_stop(d);
 	return rc;
 }
@@ -1007,9 +1018,9 @@ gw_dispatcher_stop(struct gw_dispatcher *d)
 void
 gw_dispatcher_stats(struct gw_dispatcher *d, struct gw_dispatcher_stats *out)
 {
-	out->attempts  = atomic_load(&d->attempts);
-	out->sent      = atomic_load(&d->sent);
-	out->retried   = atomic_load(&d->retried);
-	out->failed    = atomic_load(&d->failed);
+	out->attempts = atomic_load(&d->attempts);
+	out->sent = atomic_load(&d->sent);
+	out->retried = atomic_load(&d->retried);
+	out->failed = atomic_load(&d->failed);
 	out->in_flight = atomic_load(&d->in_flight);
 }

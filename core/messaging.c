@@ -30,12 +30,12 @@
 #include "ledger_impl.h"
 #include "valid_impl.h"
 
-#define CORE(svc)      GW_CONTAINER_OF(svc, struct gw_core, messaging)
-#define API_KEY_MAX    256
-#define IDEM_KEY_MAX   255
-#define SID_LEN        34 /* "SM" + 32 hex */
-#define LIST_PAGE      50
-#define LIST_PAGE_MAX  1000
+#define CORE(svc) GW_CONTAINER_OF(svc, struct gw_core, messaging)
+#define API_KEY_MAX 256
+#define IDEM_KEY_MAX 255
+#define SID_LEN 34 /* "SM" + 32 hex */
+#define LIST_PAGE 50
+#define LIST_PAGE_MAX 1000
 #define LIST_SCAN_MULT 20 /* rows examined per row asked, with a filter */
 
 /* ---- API-key cache --------------------------------------------------- */
@@ -108,7 +108,7 @@ kc_find(struct gw_keycache *kc, const uint8_t h[GW_SHA256_LEN], uint64_t gen,
 		if (s->gen == gen &&
 		    sodium_memcmp(s->hash, h, GW_SHA256_LEN) == 0) {
 			*out = *s;
-			hit  = true;
+			hit = true;
 			break;
 		}
 	}
@@ -119,7 +119,7 @@ kc_find(struct gw_keycache *kc, const uint8_t h[GW_SHA256_LEN], uint64_t gen,
 static void
 kc_fill(struct gw_keycache *kc, const struct kc_slot *in)
 {
-	size_t          i      = kc_index(in->hash);
+	size_t          i = kc_index(in->hash);
 	struct kc_slot *victim = &kc->slots[i];
 
 	pthread_rwlock_wrlock(&kc->lock);
@@ -138,8 +138,8 @@ kc_fill(struct gw_keycache *kc, const struct kc_slot *in)
 
 /* lookup_key reads the key record for h from the store. */
 static int
-lookup_key(struct gw_core *core, const uint8_t h[GW_SHA256_LEN],
-    struct kc_slot *out)
+lookup_key(
+    struct gw_core *core, const uint8_t h[GW_SHA256_LEN], struct kc_slot *out)
 {
 	Relay__V1__ApiKeyRecord *rec = NULL;
 	struct gw_txn           *txn;
@@ -149,8 +149,8 @@ lookup_key(struct gw_core *core, const uint8_t h[GW_SHA256_LEN],
 
 	if ((rc = gw_store_read(core->store, &txn)) != GW_OK)
 		return rc;
-	rc = gw_txn_get_raw(txn, GW_DB_KEY_HASHES, h, GW_SHA256_LEN, &val,
-	    &vlen);
+	rc = gw_txn_get_raw(
+	    txn, GW_DB_KEY_HASHES, h, GW_SHA256_LEN, &val, &vlen);
 	if (rc == GW_OK && vlen != 8)
 		rc = GW_ESTORE;
 	if (rc == GW_OK)
@@ -167,9 +167,9 @@ lookup_key(struct gw_core *core, const uint8_t h[GW_SHA256_LEN],
 		rc = GW_ENOTFOUND;
 	} else {
 		memcpy(out->hash, h, GW_SHA256_LEN);
-		out->key_id    = rec->id;
+		out->key_id = rec->id;
 		out->client_id = rec->client_id;
-		out->revoked   = rec->revoked_unix_ms != 0;
+		out->revoked = rec->revoked_unix_ms != 0;
 	}
 	relay__v1__api_key_record__free_unpacked(rec, NULL);
 	return rc;
@@ -180,7 +180,7 @@ lookup_key(struct gw_core *core, const uint8_t h[GW_SHA256_LEN],
 static int
 authenticate(struct gw_core *core, struct gw_call *call, uint64_t *client_id)
 {
-	struct gw_keycache *kc  = core->keys;
+	struct gw_keycache *kc = core->keys;
 	const char         *key = call->api_key;
 	uint8_t             h[GW_SHA256_LEN];
 	struct kc_slot      s;
@@ -215,12 +215,12 @@ authenticate(struct gw_core *core, struct gw_call *call, uint64_t *client_id)
 
 static const char *const status_names[] = {
 	[RELAY__V1__MESSAGE_STATUS__MESSAGE_STATUS_UNSPECIFIED] = "unknown",
-	[RELAY__V1__MESSAGE_STATUS__MESSAGE_QUEUED]      = "queued",
-	[RELAY__V1__MESSAGE_STATUS__MESSAGE_SENDING]     = "sending",
-	[RELAY__V1__MESSAGE_STATUS__MESSAGE_SENT]        = "sent",
-	[RELAY__V1__MESSAGE_STATUS__MESSAGE_DELIVERED]   = "delivered",
+	[RELAY__V1__MESSAGE_STATUS__MESSAGE_QUEUED] = "queued",
+	[RELAY__V1__MESSAGE_STATUS__MESSAGE_SENDING] = "sending",
+	[RELAY__V1__MESSAGE_STATUS__MESSAGE_SENT] = "sent",
+	[RELAY__V1__MESSAGE_STATUS__MESSAGE_DELIVERED] = "delivered",
 	[RELAY__V1__MESSAGE_STATUS__MESSAGE_UNDELIVERED] = "undelivered",
-	[RELAY__V1__MESSAGE_STATUS__MESSAGE_FAILED]      = "failed",
+	[RELAY__V1__MESSAGE_STATUS__MESSAGE_FAILED] = "failed",
 };
 #define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))
 
@@ -247,16 +247,16 @@ static void
 message_view(const Relay__V1__MessageRecord *r, Relay__V1__Message *v)
 {
 	relay__v1__message__init(v);
-	v->sid             = r->sid;
-	v->to              = r->to;
-	v->from            = r->from;
-	v->body            = r->body;
-	v->segments        = r->segments;
-	v->encoding        = r->encoding;
-	v->cost_micros     = r->cost_micros;
-	v->status          = (char *) status_name(r->status);
-	v->error_code      = r->error_code;
-	v->error_message   = r->error_message;
+	v->sid = r->sid;
+	v->to = r->to;
+	v->from = r->from;
+	v->body = r->body;
+	v->segments = r->segments;
+	v->encoding = r->encoding;
+	v->cost_micros = r->cost_micros;
+	v->status = (char *) status_name(r->status);
+	v->error_code = r->error_code;
+	v->error_message = r->error_message;
 	v->status_callback = r->status_callback_url;
 	v->created_unix_ms = r->created_unix_ms;
 	v->updated_unix_ms = r->updated_unix_ms;
@@ -296,19 +296,19 @@ sid_parse(const char *sid, uint64_t *id)
 
 struct send {
 	/* inputs, fixed before the write */
-	int64_t  now;
-	uint64_t client_id;
-	char     to[GW_E164_MAX + 1];
-	char     from[GW_E164_MAX + 1];
-	const char *body;
-	const char *callback;
-	struct gw_sms_info     info;
-	struct gw_route_match  route;
-	int64_t  price;
-	bool     idem;
-	uint8_t  idem_key[8 + GW_SHA256_LEN]; /* client id, sha256(key) */
-	uint8_t  req_hash[GW_SHA256_LEN];
-	char     sid_tail[17];
+	int64_t               now;
+	uint64_t              client_id;
+	char                  to[GW_E164_MAX + 1];
+	char                  from[GW_E164_MAX + 1];
+	const char           *body;
+	const char           *callback;
+	struct gw_sms_info    info;
+	struct gw_route_match route;
+	int64_t               price;
+	bool                  idem;
+	uint8_t idem_key[8 + GW_SHA256_LEN]; /* client id, sha256(key) */
+	uint8_t req_hash[GW_SHA256_LEN];
+	char    sid_tail[17];
 
 	/* outputs of the write function (reset on every run) */
 	char     errmsg[200];
@@ -319,8 +319,7 @@ struct send {
 	size_t   replay_len;
 };
 
-static int
-sfail(struct send *a, int err, const char *fmt, ...)
+static int sfail(struct send *a, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -338,14 +337,14 @@ static void
 send_reply_fill(const struct send *a, Relay__V1__SendReply *r)
 {
 	relay__v1__send_reply__init(r);
-	r->sid                      = (char *) a->sid;
-	r->status                   = "queued";
-	r->cost_micros              = a->price;
+	r->sid = (char *) a->sid;
+	r->status = "queued";
+	r->cost_micros = a->price;
 	r->remaining_balance_micros = a->balance_after;
-	r->segments                 = a->info.segments;
+	r->segments = a->info.segments;
 	r->encoding = a->info.encoding == GW_SMS_GSM7 ? "GSM-7" : "UCS-2";
-	r->to       = (char *) a->to;
-	r->from     = (char *) a->from;
+	r->to = (char *) a->to;
+	r->from = (char *) a->from;
 	r->created_unix_ms = a->now;
 }
 
@@ -364,7 +363,8 @@ idem_check(struct gw_txn *txn, struct send *a)
 		return rc;
 	if (rec->request_sha256.len != GW_SHA256_LEN ||
 	    memcmp(rec->request_sha256.data, a->req_hash, GW_SHA256_LEN) != 0) {
-		rc = sfail(a, GW_ECONFLICT, "idempotency_key: already used with "
+		rc = sfail(a, GW_ECONFLICT,
+		    "idempotency_key: already used with "
 		    "a different request");
 	} else if ((a->replay = malloc(rec->reply.len + 1)) == NULL) {
 		rc = GW_ENOMEM;
@@ -394,7 +394,8 @@ send_fn(struct gw_txn *txn, void *arg)
 	if (a->idem) {
 		rc = idem_check(txn, a);
 		if (rc != GW_ENOTFOUND)
-			return rc; /* a replay (GW_OK, nothing written) or not */
+			return rc; /* a replay (GW_OK, nothing written) or not
+			            */
 	}
 	gw_key_put_u64(k, a->client_id);
 	rc = gw_txn_get(txn, GW_DB_CLIENTS, k, 8,
@@ -420,36 +421,36 @@ send_fn(struct gw_txn *txn, void *arg)
 	snprintf(a->sid, sizeof(a->sid), "SM%016llx%s",
 	    (unsigned long long) a->id, a->sid_tail);
 	if ((rc = gw_ledger_apply(txn, c, RELAY__V1__LEDGER_KIND__LEDGER_DEBIT,
-		 -a->price, "sms", a->sid, a->now, &e)) != GW_OK)
+	         -a->price, "sms", a->sid, a->now, &e)) != GW_OK)
 		goto out;
 	a->balance_after = c->balance_micros;
 
 	relay__v1__message_record__init(&m);
-	m.id                  = a->id;
-	m.sid                 = a->sid;
-	m.client_id           = a->client_id;
-	m.to                  = a->to;
-	m.from                = a->from;
-	m.body                = (char *) a->body;
-	m.segments            = a->info.segments;
+	m.id = a->id;
+	m.sid = a->sid;
+	m.client_id = a->client_id;
+	m.to = a->to;
+	m.from = a->from;
+	m.body = (char *) a->body;
+	m.segments = a->info.segments;
 	m.encoding = a->info.encoding == GW_SMS_GSM7 ? "GSM-7" : "UCS-2";
-	m.cost_micros         = a->price;
-	m.status              = RELAY__V1__MESSAGE_STATUS__MESSAGE_QUEUED;
-	m.account_id          = a->route.account_id;
-	m.route_id            = a->route.route_id;
+	m.cost_micros = a->price;
+	m.status = RELAY__V1__MESSAGE_STATUS__MESSAGE_QUEUED;
+	m.account_id = a->route.account_id;
+	m.route_id = a->route.route_id;
 	m.status_callback_url = (char *) a->callback;
-	m.created_unix_ms     = a->now;
-	m.updated_unix_ms     = a->now;
+	m.created_unix_ms = a->now;
+	m.updated_unix_ms = a->now;
 	gw_key_put_u64(k, a->id);
 	if ((rc = gw_txn_put(txn, GW_DB_MESSAGES, k, 8, &m.base,
-		 GW_PUT_NOOVERWRITE)) != GW_OK)
+	         GW_PUT_NOOVERWRITE)) != GW_OK)
 		goto out;
 
 	gw_key_put_u64(k, a->client_id);
 	gw_key_put_u64(k + 8, (uint64_t) a->now);
 	gw_key_put_u64(k + 16, a->id);
 	if ((rc = gw_txn_put_raw(txn, GW_DB_MSG_BY_CLIENT, k, 24, "", 0,
-		 GW_PUT_NOOVERWRITE)) != GW_OK)
+	         GW_PUT_NOOVERWRITE)) != GW_OK)
 		goto out;
 
 	relay__v1__outbox_entry__init(&ob);
@@ -457,7 +458,7 @@ send_fn(struct gw_txn *txn, void *arg)
 	gw_key_put_u64(k, (uint64_t) a->now);
 	gw_key_put_u64(k + 8, a->id);
 	if ((rc = gw_txn_put(txn, GW_DB_OUTBOX, k, 16, &ob.base,
-		 GW_PUT_NOOVERWRITE)) != GW_OK)
+	         GW_PUT_NOOVERWRITE)) != GW_OK)
 		goto out;
 
 	if (a->idem) {
@@ -466,10 +467,10 @@ send_fn(struct gw_txn *txn, void *arg)
 		    sizeof(rbuf));
 		relay__v1__idempotency_record__init(&ir);
 		ir.request_sha256.data = a->req_hash;
-		ir.request_sha256.len  = sizeof(a->req_hash);
-		ir.reply.data          = rbuf;
+		ir.request_sha256.len = sizeof(a->req_hash);
+		ir.reply.data = rbuf;
 		ir.reply.len = protobuf_c_message_pack(&reply.base, rbuf);
-		ir.created_unix_ms     = a->now;
+		ir.created_unix_ms = a->now;
 		rc = gw_txn_put(txn, GW_DB_IDEMPOTENCY, a->idem_key,
 		    sizeof(a->idem_key), &ir.base, GW_PUT_NOOVERWRITE);
 	}
@@ -494,16 +495,16 @@ request_hash(const struct send *a, uint8_t out[GW_SHA256_LEN])
 
 		gw_key_put_u64(n, strlen(parts[i]));
 		crypto_hash_sha256_update(&st, n, 8);
-		crypto_hash_sha256_update(&st, (const uint8_t *) parts[i],
-		    strlen(parts[i]));
+		crypto_hash_sha256_update(
+		    &st, (const uint8_t *) parts[i], strlen(parts[i]));
 	}
 	crypto_hash_sha256_final(&st, out);
 }
 
 /* send_validate checks req into a; fails the call on bad input. */
 static int
-send_validate(struct gw_call *call, const Relay__V1__SendRequest *req,
-    struct send *a)
+send_validate(
+    struct gw_call *call, const Relay__V1__SendRequest *req, struct send *a)
 {
 	size_t blen = strlen(req->body);
 	int    rc;
@@ -511,28 +512,35 @@ send_validate(struct gw_call *call, const Relay__V1__SendRequest *req,
 	if (req->to[0] == '\0')
 		return gw_call_fail(call, GW_EINVAL, "to: required");
 	if (gw_e164_normalize(req->to, strlen(req->to), a->to) != GW_OK)
-		return gw_call_fail(call, GW_EINVAL, "to: not an E.164 number "
+		return gw_call_fail(call, GW_EINVAL,
+		    "to: not an E.164 number "
 		    "(+15551234567)");
 	if (blen == 0)
 		return gw_call_fail(call, GW_EINVAL, "body: required");
 	if ((rc = gw_sms_info(req->body, blen, &a->info)) != GW_OK)
-		return gw_call_fail(call, rc, rc == GW_ETOOBIG
-			? "body: longer than %d bytes"
-			: "body: not valid UTF-8 (or contains NUL)",
+		return gw_call_fail(call, rc,
+		    rc == GW_ETOOBIG
+		        ? "body: longer than %d bytes"
+		        : "body: not valid UTF-8 (or contains NUL)",
 		    GW_SMS_BODY_MAX);
 	a->body = req->body;
 	if (req->from[0] != '\0' &&
 	    gw_e164_normalize(req->from, strlen(req->from), a->from) != GW_OK)
-		return gw_call_fail(call, GW_EINVAL, "from: not an E.164 "
+		return gw_call_fail(call, GW_EINVAL,
+		    "from: not an E.164 "
 		    "number (+15551234567)");
 	if (!gw_url_ok(req->status_callback))
-		return gw_call_fail(call, GW_EINVAL, "status_callback: an "
-		    "http(s) URL of at most %d characters", GW_URL_MAX_LEN);
+		return gw_call_fail(call, GW_EINVAL,
+		    "status_callback: an "
+		    "http(s) URL of at most %d characters",
+		    GW_URL_MAX_LEN);
 	a->callback = req->status_callback;
 	if (req->idempotency_key[0] != '\0') {
 		if (!gw_text_ok(req->idempotency_key, IDEM_KEY_MAX))
-			return gw_call_fail(call, GW_EINVAL, "idempotency_key: "
-			    "1 to %d printable characters", IDEM_KEY_MAX);
+			return gw_call_fail(call, GW_EINVAL,
+			    "idempotency_key: "
+			    "1 to %d printable characters",
+			    IDEM_KEY_MAX);
 		a->idem = true;
 		gw_key_put_u64(a->idem_key, a->client_id);
 		gw_sha256(req->idempotency_key, strlen(req->idempotency_key),
@@ -573,25 +581,28 @@ send_prepare(struct gw_core *core, struct gw_call *call, struct send *a)
 	}
 	gw_txn_end(txn);
 	if (rc == GW_ENOTFOUND)
-		return gw_call_fail(call, GW_ENOROUTE, "the route for %s has "
-		    "no provider account", a->to);
+		return gw_call_fail(call, GW_ENOROUTE,
+		    "the route for %s has "
+		    "no provider account",
+		    a->to);
 	if (rc != GW_OK)
 		return gw_call_fail(call, rc, "reading the account failed");
 	if (acct != NULL) {
 		if (acct->from_number[0] != '\0')
-			snprintf(a->from, sizeof(a->from), "%s",
-			    acct->from_number);
+			snprintf(
+			    a->from, sizeof(a->from), "%s", acct->from_number);
 		relay__v1__account_record__free_unpacked(acct, NULL);
 		if (a->from[0] == '\0')
-			return gw_call_fail(call, GW_EINVAL, "from: required "
+			return gw_call_fail(call, GW_EINVAL,
+			    "from: required "
 			    "(the provider account has no default number)");
 	}
 	return GW_OK;
 }
 
 static void
-reply_replay(struct gw_call *call, struct send *a,
-    Relay__V1__SendReply_Closure done)
+reply_replay(
+    struct gw_call *call, struct send *a, Relay__V1__SendReply_Closure done)
 {
 	Relay__V1__SendReply *r;
 
@@ -623,9 +634,9 @@ messaging_send(Relay__V1__Messaging_Service *svc,
 	if (send_validate(call, req, &a) != GW_OK)
 		return;
 	if ((rc = gw_router_match(core->router, a.to, &a.route)) != GW_OK) {
-		gw_call_fail(call, rc, rc == GW_ENOROUTE
-			? "to: no route for %s"
-			: "routing failed for %s",
+		gw_call_fail(call, rc,
+		    rc == GW_ENOROUTE ? "to: no route for %s"
+		                      : "routing failed for %s",
 		    a.to);
 		return;
 	}
@@ -636,9 +647,10 @@ messaging_send(Relay__V1__Messaging_Service *svc,
 		goto out;
 	if (a.replay == NULL) {
 		randombytes_buf(rnd, sizeof(rnd));
-		sodium_bin2hex(a.sid_tail, sizeof(a.sid_tail), rnd, sizeof(rnd));
+		sodium_bin2hex(
+		    a.sid_tail, sizeof(a.sid_tail), rnd, sizeof(rnd));
 		a.now = gw_now_ms();
-		rc    = gw_store_write(core->store, send_fn, &a);
+		rc = gw_store_write(core->store, send_fn, &a);
 		if (rc != GW_OK) {
 			gw_call_fail(call, rc, "%s",
 			    a.errmsg[0] ? a.errmsg : gw_strerror(rc));
@@ -664,7 +676,7 @@ messaging_get_message(Relay__V1__Messaging_Service *svc,
     void *arg)
 {
 	struct gw_core           *core = CORE(svc);
-	Relay__V1__MessageRecord *r    = NULL;
+	Relay__V1__MessageRecord *r = NULL;
 	Relay__V1__Message        v;
 	struct gw_txn            *txn;
 	uint64_t                  client, id;
@@ -674,7 +686,8 @@ messaging_get_message(Relay__V1__Messaging_Service *svc,
 	if (authenticate(core, arg, &client) != GW_OK)
 		return;
 	if (sid_parse(req->sid, &id) != GW_OK) {
-		gw_call_fail(arg, GW_EINVAL, "sid: SM followed by 32 hex digits");
+		gw_call_fail(
+		    arg, GW_EINVAL, "sid: SM followed by 32 hex digits");
 		return;
 	}
 	if ((rc = gw_store_read(core->store, &txn)) != GW_OK) {
@@ -701,20 +714,19 @@ messaging_get_message(Relay__V1__Messaging_Service *svc,
 }
 
 struct list {
-	struct gw_txn            *txn;
-	int64_t                   to_ms;
-	bool                      filter;
-	Relay__V1__MessageStatus  status;
-	size_t                    limit, budget;
+	struct gw_txn             *txn;
+	int64_t                    to_ms;
+	bool                       filter;
+	Relay__V1__MessageStatus   status;
+	size_t                     limit, budget;
 	Relay__V1__MessageRecord **recs;
-	size_t                    n;
-	uint8_t                   next[24]; /* where the next page starts */
-	bool                      more;
+	size_t                     n;
+	uint8_t                    next[24]; /* where the next page starts */
+	bool                       more;
 };
 
 static int
-list_one(const void *key, size_t klen, const void *val, size_t vlen,
-    void *arg)
+list_one(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
 	struct list              *l = arg;
 	const uint8_t            *k = key;
@@ -754,7 +766,7 @@ page_token_parse(const char *s, uint64_t client, uint8_t out[24])
 	size_t  n;
 
 	if (sodium_hex2bin(raw, sizeof(raw), s, strlen(s), NULL, &n, NULL) !=
-		0 ||
+	        0 ||
 	    n != sizeof(raw))
 		return GW_EINVAL;
 	gw_key_put_u64(out, client);
@@ -764,13 +776,13 @@ page_token_parse(const char *s, uint64_t client, uint8_t out[24])
 
 static void
 messaging_list_messages(Relay__V1__Messaging_Service *svc,
-    const Relay__V1__ListMessagesRequest *req,
+    const Relay__V1__ListMessagesRequest             *req,
     Relay__V1__MessageList_Closure done, void *arg)
 {
 	struct gw_core        *core = CORE(svc);
-	Relay__V1__MessageList out  = RELAY__V1__MESSAGE_LIST__INIT;
+	Relay__V1__MessageList out = RELAY__V1__MESSAGE_LIST__INIT;
 	Relay__V1__Message    *views = NULL, **ptrs = NULL;
-	struct list            l    = { 0 };
+	struct list            l = { 0 };
 	uint8_t                pfx[8], from[24];
 	char                   token[33];
 	uint64_t               client;
@@ -782,10 +794,11 @@ messaging_list_messages(Relay__V1__Messaging_Service *svc,
 	if (l.limit > LIST_PAGE_MAX)
 		l.limit = LIST_PAGE_MAX;
 	l.budget = l.limit;
-	l.to_ms  = req->to_unix_ms;
+	l.to_ms = req->to_unix_ms;
 	if (req->status[0] != '\0') {
 		if (status_parse(req->status, &l.status) != GW_OK) {
-			gw_call_fail(arg, GW_EINVAL, "status: queued, sending, "
+			gw_call_fail(arg, GW_EINVAL,
+			    "status: queued, sending, "
 			    "sent, delivered, undelivered or failed");
 			return;
 		}
@@ -799,7 +812,8 @@ messaging_list_messages(Relay__V1__Messaging_Service *svc,
 	gw_key_put_u64(pfx, client);
 	if (req->page_token[0] != '\0') {
 		if (page_token_parse(req->page_token, client, from) != GW_OK) {
-			gw_call_fail(arg, GW_EINVAL, "page_token: not a token "
+			gw_call_fail(arg, GW_EINVAL,
+			    "page_token: not a token "
 			    "this call returned");
 			return;
 		}
@@ -816,15 +830,15 @@ messaging_list_messages(Relay__V1__Messaging_Service *svc,
 		gw_call_fail(arg, rc, "store unavailable");
 		goto out;
 	}
-	rc = gw_txn_scan(l.txn, GW_DB_MSG_BY_CLIENT, pfx, 8, from, 24, list_one,
-	    &l);
+	rc = gw_txn_scan(
+	    l.txn, GW_DB_MSG_BY_CLIENT, pfx, 8, from, 24, list_one, &l);
 	gw_txn_end(l.txn);
 	if (rc != GW_OK) {
 		gw_call_fail(arg, rc, "listing messages failed");
 		goto out;
 	}
 	views = calloc(l.n + 1, sizeof(*views));
-	ptrs  = calloc(l.n + 1, sizeof(*ptrs));
+	ptrs = calloc(l.n + 1, sizeof(*ptrs));
 	if (views == NULL || ptrs == NULL) {
 		gw_call_fail(arg, GW_ENOMEM, "out of memory");
 		goto out;
@@ -834,7 +848,7 @@ messaging_list_messages(Relay__V1__Messaging_Service *svc,
 		ptrs[i] = &views[i];
 	}
 	out.n_messages = l.n;
-	out.messages   = ptrs;
+	out.messages = ptrs;
 	out.next_page_token = "";
 	if (l.more) {
 		sodium_bin2hex(token, sizeof(token), l.next + 8, 16);

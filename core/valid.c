@@ -1,7 +1,7 @@
 /* valid.c - small input checks shared by core's services. */
-#include "valid_impl.h"
-
 #include <string.h>
+
+#include "valid_impl.h"
 
 bool
 gw_text_ok(const char *s, size_t max)

@@ -12,7 +12,6 @@
 #include <string.h>
 /* cmocka after its prerequisites */
 #include <cmocka.h>
-
 #include <curl/curl.h>
 
 #include "fake_upstream.h"
@@ -24,18 +23,18 @@
 #include "relay/v1/messaging.pb-c.h"
 #include "th.h"
 
-#define TOKEN        "test-admin-token"
-#define TWILIO_SID   "AC0123456789abcdef0123456789abcdef"
+#define TOKEN "test-admin-token"
+#define TWILIO_SID "AC0123456789abcdef0123456789abcdef"
 #define TWILIO_TOKEN "f00dfeedf00dfeedf00dfeedf00dfeed"
 /* base64("AC0123...:f00d...") */
-#define BASIC_AUTH                                                             \
-	"Basic QUMwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjpmMDBkZmVlZGYw"   \
+#define BASIC_AUTH                                                           \
+	"Basic QUMwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjpmMDBkZmVlZGYw" \
 	"MGRmZWVkZjAwZGZlZWRmMDBkZmVlZA=="
-#define PRICE     7500
-#define FUNDS     1000000
-#define FROM      "+15005550006"
-#define TO        "+14155550100"
-#define PUBLIC    "https://relay.example/"
+#define PRICE 7500
+#define FUNDS 1000000
+#define FROM "+15005550006"
+#define TO "+14155550100"
+#define PUBLIC "https://relay.example/"
 
 struct fx {
 	char                 *dir;
@@ -65,8 +64,8 @@ call(struct fx *fx, const ProtobufCServiceDescriptor *svc, const char *admin,
 	c.api_key = api_key;
 	rc = gw_call_dispatch(fx->core, &c, name, admin, buf, n);
 	if (rc == GW_OK && out != NULL) {
-		*(ProtobufCMessage **) out = protobuf_c_message_unpack(m->output,
-		    NULL, c.reply_len, c.reply);
+		*(ProtobufCMessage **) out = protobuf_c_message_unpack(
+		    m->output, NULL, c.reply_len, c.reply);
 		assert_non_null(*(ProtobufCMessage **) out);
 	}
 	free(c.reply);
@@ -74,11 +73,10 @@ call(struct fx *fx, const ProtobufCServiceDescriptor *svc, const char *admin,
 }
 
 static void
-admin(struct fx *fx, const char *method, const ProtobufCMessage *req,
-    void *out)
+admin(struct fx *fx, const char *method, const ProtobufCMessage *req, void *out)
 {
 	assert_int_equal(call(fx, &relay__v1__admin__descriptor, TOKEN, NULL,
-			     method, req, out),
+	                     method, req, out),
 	    GW_OK);
 }
 
@@ -87,7 +85,7 @@ core_open(struct fx *fx)
 {
 	struct gw_core_config cfg = { 0 };
 
-	cfg.state_dir   = fx->dir;
+	cfg.state_dir = fx->dir;
 	cfg.admin_token = TOKEN;
 	assert_int_equal(gw_core_open(&cfg, &fx->core), GW_OK);
 }
@@ -97,13 +95,13 @@ disp_start(struct fx *fx, int64_t deadline_ms)
 {
 	struct gw_dispatcher_config cfg = { 0 };
 
-	cfg.state_dir          = fx->dir;
-	cfg.public_url         = PUBLIC;
-	cfg.retry_deadline_ms  = deadline_ms;
-	cfg.backoff_base_ms    = 50;
-	cfg.backoff_max_ms     = 200;
+	cfg.state_dir = fx->dir;
+	cfg.public_url = PUBLIC;
+	cfg.retry_deadline_ms = deadline_ms;
+	cfg.backoff_base_ms = 50;
+	cfg.backoff_max_ms = 200;
 	cfg.request_timeout_ms = 300;
-	cfg.poll_ms            = 20;
+	cfg.poll_ms = 20;
 	assert_int_equal(gw_dispatcher_start(fx->core, &cfg, &fx->disp), GW_OK);
 }
 
@@ -111,23 +109,24 @@ static uint64_t
 make_account(struct fx *fx, Relay__V1__AccountKind kind, const char *pattern,
     int priority)
 {
-	Relay__V1__CreateAccountRequest a = RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
-	Relay__V1__CreateRouteRequest   r = RELAY__V1__CREATE_ROUTE_REQUEST__INIT;
-	Relay__V1__Account             *acct;
-	Relay__V1__Route               *route;
-	uint64_t                        id;
+	Relay__V1__CreateAccountRequest a =
+	    RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
+	Relay__V1__CreateRouteRequest r = RELAY__V1__CREATE_ROUTE_REQUEST__INIT;
+	Relay__V1__Account           *acct;
+	Relay__V1__Route             *route;
+	uint64_t                      id;
 
-	a.kind        = kind;
+	a.kind = kind;
 	a.from_number = FROM;
 	if (kind == RELAY__V1__ACCOUNT_KIND__ACCOUNT_TWILIO) {
-		a.sid      = TWILIO_SID;
-		a.token    = TWILIO_TOKEN;
+		a.sid = TWILIO_SID;
+		a.token = TWILIO_TOKEN;
 		a.base_url = (char *) th_upstream_url(fx->up);
 	}
 	admin(fx, "CreateAccount", &a.base, &acct);
-	r.pattern      = (char *) pattern;
-	r.priority     = priority;
-	r.account_id   = acct->id;
+	r.pattern = (char *) pattern;
+	r.priority = priority;
+	r.account_id = acct->id;
 	r.price_micros = PRICE;
 	admin(fx, "CreateRoute", &r.base, &route);
 	id = acct->id;
@@ -140,25 +139,27 @@ static int
 setup_nodisp(void **state)
 {
 	struct fx                     *fx = calloc(1, sizeof(*fx));
-	Relay__V1__CreateClientRequest c  = RELAY__V1__CREATE_CLIENT_REQUEST__INIT;
-	Relay__V1__CreateKeyRequest    k  = RELAY__V1__CREATE_KEY_REQUEST__INIT;
-	Relay__V1__Client             *cl;
-	Relay__V1__CreatedKey         *ck;
+	Relay__V1__CreateClientRequest c =
+	    RELAY__V1__CREATE_CLIENT_REQUEST__INIT;
+	Relay__V1__CreateKeyRequest k = RELAY__V1__CREATE_KEY_REQUEST__INIT;
+	Relay__V1__Client          *cl;
+	Relay__V1__CreatedKey      *ck;
 
 	fx->dir = th_tmpdir();
-	fx->up  = th_upstream_start();
+	fx->up = th_upstream_start();
 	core_open(fx);
-	c.name           = "acme";
+	c.name = "acme";
 	c.balance_micros = FUNDS;
 	admin(fx, "CreateClient", &c.base, &cl);
-	fx->client  = cl->id;
+	fx->client = cl->id;
 	k.client_id = cl->id;
 	admin(fx, "CreateKey", &k.base, &ck);
 	snprintf(fx->key, sizeof(fx->key), "%s", ck->raw_key);
 	protobuf_c_message_free_unpacked(&cl->base, NULL);
 	protobuf_c_message_free_unpacked(&ck->base, NULL);
 	make_account(fx, RELAY__V1__ACCOUNT_KIND__ACCOUNT_TWILIO, "^\\+1", 10);
-	make_account(fx, RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX, "^\\+44", 10);
+	make_account(
+	    fx, RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX, "^\\+44", 10);
 	*state = fx;
 	return 0;
 }
@@ -190,10 +191,10 @@ send_sms(struct fx *fx, const char *to, const char *body, char sid[40])
 	Relay__V1__SendRequest req = RELAY__V1__SEND_REQUEST__INIT;
 	Relay__V1__SendReply  *r;
 
-	req.to   = (char *) to;
+	req.to = (char *) to;
 	req.body = (char *) body;
 	assert_int_equal(call(fx, &relay__v1__messaging__descriptor, NULL,
-			     fx->key, "Send", &req.base, &r),
+	                     fx->key, "Send", &req.base, &r),
 	    GW_OK);
 	snprintf(sid, 40, "%s", r->sid);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
@@ -207,7 +208,7 @@ get(struct fx *fx, const char *sid)
 
 	g.sid = (char *) sid;
 	assert_int_equal(call(fx, &relay__v1__messaging__descriptor, NULL,
-			     fx->key, "GetMessage", &g.base, &m),
+	                     fx->key, "GetMessage", &g.base, &m),
 	    GW_OK);
 	return m;
 }
@@ -262,10 +263,10 @@ ledger_check(struct fx *fx, size_t *refunds)
 	int64_t                      bal;
 
 	req.client_id = fx->client;
-	req.limit     = 1000;
+	req.limit = 1000;
 	admin(fx, "ListLedger", &req.base, &l);
 	assert_int_equal(l->sum_micros, l->client->balance_micros);
-	bal      = l->client->balance_micros;
+	bal = l->client->balance_micros;
 	*refunds = 0;
 	for (size_t i = 0; i < l->n_entries; i++)
 		*refunds += l->entries[i]->kind ==
@@ -288,11 +289,11 @@ test_twilio_success(void **state)
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	assert_true(th_upstream_request(fx->up, 0, &r));
 	assert_string_equal(r.method, "POST");
-	assert_string_equal(r.path,
-	    "/2010-04-01/Accounts/" TWILIO_SID "/Messages.json");
+	assert_string_equal(
+	    r.path, "/2010-04-01/Accounts/" TWILIO_SID "/Messages.json");
 	assert_string_equal(r.authorization, BASIC_AUTH);
-	assert_string_equal(r.content_type,
-	    "application/x-www-form-urlencoded");
+	assert_string_equal(
+	    r.content_type, "application/x-www-form-urlencoded");
 	assert_string_equal(r.body,
 	    "To=%2B14155550100&From=%2B15005550006&Body=hello%20%26%20bye"
 	    "&StatusCallback=https%3A%2F%2Frelay.example%2Frelay%2Ftwilio%2F"
@@ -315,11 +316,11 @@ test_twilio_success(void **state)
 static void
 test_permanent_failure_refunds(void **state)
 {
-	struct fx              *fx = *state;
-	const enum th_answer    bad[] = { TH_ANSWER_400 };
-	Relay__V1__Message     *m;
-	char                    sid[40];
-	size_t                  refunds;
+	struct fx           *fx = *state;
+	const enum th_answer bad[] = { TH_ANSWER_400 };
+	Relay__V1__Message  *m;
+	char                 sid[40];
+	size_t               refunds;
 
 	th_upstream_script(fx->up, bad, 1, TH_ANSWER_201);
 	send_sms(fx, TO, "to a bad number", sid);
@@ -423,19 +424,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_twilio_success, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_permanent_failure_refunds,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_then_success, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_retry_until_deadline_500,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_until_deadline_hang,
-		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_twilio_success, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_permanent_failure_refunds, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_retry_then_success, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_retry_until_deadline_500, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_retry_until_deadline_hang, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sent_after_restart,
-		    setup_nodisp, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_sent_after_restart, setup_nodisp, teardown),
 	};
 	int rc;
 

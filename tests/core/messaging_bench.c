@@ -35,8 +35,8 @@ call(const char *method, const char *apikey, const ProtobufCMessage *req,
 	c.api_key = apikey;
 	rc = gw_call_dispatch(core, &c, method, TOKEN, buf, n);
 	if (rc == GW_OK && out != NULL)
-		*out = protobuf_c_message_unpack(out_desc, NULL, c.reply_len,
-		    c.reply);
+		*out = protobuf_c_message_unpack(
+		    out_desc, NULL, c.reply_len, c.reply);
 	free(c.reply);
 	return rc;
 }
@@ -55,14 +55,14 @@ sender(void *arg)
 	int64_t               *lat = arg;
 	Relay__V1__SendRequest req = RELAY__V1__SEND_REQUEST__INIT;
 
-	req.to   = "+14155550100";
+	req.to = "+14155550100";
 	req.body = "benchmark message";
 	for (int i = 0; i < per_thread; i++) {
 		struct timespec a, b;
 
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		if (call("relay.v1.Messaging/Send", key, &req.base, NULL,
-			NULL) != GW_OK)
+		        NULL) != GW_OK)
 			abort();
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		lat[i] = (b.tv_sec - a.tv_sec) * 1000000 +
@@ -75,27 +75,30 @@ int
 main(int argc, char **argv)
 {
 	int                   threads = argc > 1 ? atoi(argv[1]) : 64;
-	char                 *dir     = argc > 3 ? strdup(argv[3]) : th_tmpdir();
-	struct gw_core_config cfg     = { .state_dir = dir, .admin_token = TOKEN };
-	Relay__V1__CreateClientRequest  cc = RELAY__V1__CREATE_CLIENT_REQUEST__INIT;
-	Relay__V1__CreateKeyRequest     ck = RELAY__V1__CREATE_KEY_REQUEST__INIT;
-	Relay__V1__CreateAccountRequest ca = RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
-	Relay__V1__CreateRouteRequest   cr = RELAY__V1__CREATE_ROUTE_REQUEST__INIT;
-	Relay__V1__Client              *cl;
-	Relay__V1__CreatedKey          *k;
-	Relay__V1__Account             *acct;
-	struct gw_store_stats           st;
-	pthread_t                      *t;
-	int64_t                        *lat;
-	struct timespec                 a, b;
-	double                          secs;
-	size_t                          n;
+	char                 *dir = argc > 3 ? strdup(argv[3]) : th_tmpdir();
+	struct gw_core_config cfg = { .state_dir = dir, .admin_token = TOKEN };
+	Relay__V1__CreateClientRequest cc =
+	    RELAY__V1__CREATE_CLIENT_REQUEST__INIT;
+	Relay__V1__CreateKeyRequest ck = RELAY__V1__CREATE_KEY_REQUEST__INIT;
+	Relay__V1__CreateAccountRequest ca =
+	    RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
+	Relay__V1__CreateRouteRequest cr =
+	    RELAY__V1__CREATE_ROUTE_REQUEST__INIT;
+	Relay__V1__Client     *cl;
+	Relay__V1__CreatedKey *k;
+	Relay__V1__Account    *acct;
+	struct gw_store_stats  st;
+	pthread_t             *t;
+	int64_t               *lat;
+	struct timespec        a, b;
+	double                 secs;
+	size_t                 n;
 
 	per_thread = argc > 2 ? atoi(argv[2]) : 500;
-	n          = (size_t) threads * (size_t) per_thread;
+	n = (size_t) threads * (size_t) per_thread;
 	if (gw_core_open(&cfg, &core) != GW_OK)
 		return 1;
-	cc.name           = "bench";
+	cc.name = "bench";
 	cc.balance_micros = 1000000LL * 1000000LL;
 	call("relay.v1.Admin/CreateClient", NULL, &cc.base,
 	    &relay__v1__client__descriptor, (ProtobufCMessage **) &cl);
@@ -103,20 +106,21 @@ main(int argc, char **argv)
 	call("relay.v1.Admin/CreateKey", NULL, &ck.base,
 	    &relay__v1__created_key__descriptor, (ProtobufCMessage **) &k);
 	snprintf(key, sizeof(key), "%s", k->raw_key);
-	ca.kind        = RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX;
+	ca.kind = RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX;
 	ca.from_number = "+15005550006";
 	call("relay.v1.Admin/CreateAccount", NULL, &ca.base,
 	    &relay__v1__account__descriptor, (ProtobufCMessage **) &acct);
-	cr.pattern      = "^\\+1";
-	cr.account_id   = acct->id;
+	cr.pattern = "^\\+1";
+	cr.account_id = acct->id;
 	cr.price_micros = 7500;
 	call("relay.v1.Admin/CreateRoute", NULL, &cr.base, NULL, NULL);
 
-	t   = calloc((size_t) threads, sizeof(*t));
+	t = calloc((size_t) threads, sizeof(*t));
 	lat = calloc(n, sizeof(*lat));
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int i = 0; i < threads; i++)
-		pthread_create(&t[i], NULL, sender, lat + (size_t) i * per_thread);
+		pthread_create(
+		    &t[i], NULL, sender, lat + (size_t) i * per_thread);
 	for (int i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b);

@@ -19,10 +19,10 @@
 #include "relay/v1/messaging.pb-c.h"
 #include "th.h"
 
-#define TOKEN  "test-admin-token"
-#define PRICE  7500 /* micros per segment */
-#define FROM   "+15005550006"
-#define TO     "+14155550100"
+#define TOKEN "test-admin-token"
+#define PRICE 7500 /* micros per segment */
+#define FROM "+15005550006"
+#define TO "+14155550100"
 
 struct fx {
 	char           *dir;
@@ -52,8 +52,8 @@ call(struct fx *fx, const ProtobufCServiceDescriptor *svc, const char *admin,
 	c.api_key = api_key;
 	rc = gw_call_dispatch(fx->core, &c, name, admin, buf, n);
 	if (rc == GW_OK && out != NULL) {
-		*(ProtobufCMessage **) out = protobuf_c_message_unpack(m->output,
-		    NULL, c.reply_len, c.reply);
+		*(ProtobufCMessage **) out = protobuf_c_message_unpack(
+		    m->output, NULL, c.reply_len, c.reply);
 		assert_non_null(*(ProtobufCMessage **) out);
 	}
 	if (rc != GW_OK)
@@ -65,8 +65,7 @@ call(struct fx *fx, const ProtobufCServiceDescriptor *svc, const char *admin,
 }
 
 static int
-admin(struct fx *fx, const char *method, const ProtobufCMessage *req,
-    void *out)
+admin(struct fx *fx, const char *method, const ProtobufCMessage *req, void *out)
 {
 	return call(fx, &relay__v1__admin__descriptor, TOKEN, NULL, method, req,
 	    out, NULL);
@@ -83,11 +82,12 @@ msg_call(struct fx *fx, const char *key, const char *method,
 static uint64_t
 make_client(struct fx *fx, int64_t balance)
 {
-	Relay__V1__CreateClientRequest req = RELAY__V1__CREATE_CLIENT_REQUEST__INIT;
-	Relay__V1__Client             *c;
-	uint64_t                       id;
+	Relay__V1__CreateClientRequest req =
+	    RELAY__V1__CREATE_CLIENT_REQUEST__INIT;
+	Relay__V1__Client *c;
+	uint64_t           id;
 
-	req.name           = "acme";
+	req.name = "acme";
 	req.balance_micros = balance;
 	assert_int_equal(admin(fx, "CreateClient", &req.base, &c), GW_OK);
 	id = c->id;
@@ -113,17 +113,18 @@ make_key(struct fx *fx, uint64_t client, char *raw, size_t len)
 static void
 make_route(struct fx *fx, const char *pattern, int64_t price)
 {
-	Relay__V1__CreateAccountRequest a = RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
-	Relay__V1__CreateRouteRequest   r = RELAY__V1__CREATE_ROUTE_REQUEST__INIT;
-	Relay__V1__Account             *acct;
-	Relay__V1__Route               *route;
+	Relay__V1__CreateAccountRequest a =
+	    RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
+	Relay__V1__CreateRouteRequest r = RELAY__V1__CREATE_ROUTE_REQUEST__INIT;
+	Relay__V1__Account           *acct;
+	Relay__V1__Route             *route;
 
-	a.kind        = RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX;
+	a.kind = RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX;
 	a.from_number = FROM;
 	assert_int_equal(admin(fx, "CreateAccount", &a.base, &acct), GW_OK);
-	r.pattern      = (char *) pattern;
-	r.priority     = 10;
-	r.account_id   = acct->id;
+	r.pattern = (char *) pattern;
+	r.priority = 10;
+	r.account_id = acct->id;
 	r.price_micros = price;
 	assert_int_equal(admin(fx, "CreateRoute", &r.base, &route), GW_OK);
 	protobuf_c_message_free_unpacked(&acct->base, NULL);
@@ -153,7 +154,7 @@ ledger_check(struct fx *fx, uint64_t client)
 	size_t                       n;
 
 	req.client_id = client;
-	req.limit     = 1000;
+	req.limit = 1000;
 	assert_int_equal(admin(fx, "ListLedger", &req.base, &l), GW_OK);
 	assert_int_equal(l->sum_micros, l->client->balance_micros);
 	n = l->n_entries;
@@ -166,11 +167,11 @@ send_sms(struct fx *fx, const char *key, const char *to, const char *body,
     const char *idem, Relay__V1__SendReply **out)
 {
 	Relay__V1__SendRequest req = RELAY__V1__SEND_REQUEST__INIT;
-	Relay__V1__SendReply  *r   = NULL;
+	Relay__V1__SendReply  *r = NULL;
 	int                    rc;
 
-	req.to              = (char *) to;
-	req.body            = (char *) body;
+	req.to = (char *) to;
+	req.body = (char *) body;
 	req.idempotency_key = (char *) (idem ? idem : "");
 	rc = msg_call(fx, key, "Send", &req.base, &r);
 	if (out != NULL)
@@ -189,13 +190,12 @@ count_messages(struct fx *fx, const char *key, const char *status)
 	char                    token[64] = "";
 	size_t                  n = 0;
 
-	req.limit  = 7; /* small pages: exercise the token */
+	req.limit = 7; /* small pages: exercise the token */
 	req.status = (char *) (status ? status : "");
 	do {
 		req.page_token = token;
-		assert_int_equal(msg_call(fx, key, "ListMessages", &req.base,
-				     &l),
-		    GW_OK);
+		assert_int_equal(
+		    msg_call(fx, key, "ListMessages", &req.base, &l), GW_OK);
 		n += l->n_messages;
 		for (size_t i = 1; i < l->n_messages; i++)
 			assert_true(l->messages[i - 1]->created_unix_ms <=
@@ -209,11 +209,11 @@ count_messages(struct fx *fx, const char *key, const char *status)
 static int
 setup_funds(void **state, int64_t funds)
 {
-	struct fx            *fx  = calloc(1, sizeof(*fx));
+	struct fx            *fx = calloc(1, sizeof(*fx));
 	struct gw_core_config cfg = { 0 };
 
-	fx->dir         = th_tmpdir();
-	cfg.state_dir   = fx->dir;
+	fx->dir = th_tmpdir();
+	cfg.state_dir = fx->dir;
 	cfg.admin_token = TOKEN;
 	assert_int_equal(gw_core_open(&cfg, &fx->core), GW_OK);
 	fx->client = make_client(fx, funds);
@@ -243,15 +243,14 @@ teardown(void **state)
 static void
 test_send_ok(void **state)
 {
-	struct fx            *fx = *state;
-	Relay__V1__SendReply *r;
+	struct fx                   *fx = *state;
+	Relay__V1__SendReply        *r;
 	Relay__V1__GetMessageRequest g = RELAY__V1__GET_MESSAGE_REQUEST__INIT;
-	Relay__V1__Message  *m;
-	char                  long_body[200];
+	Relay__V1__Message          *m;
+	char                         long_body[200];
 
-	assert_int_equal(send_sms(fx, fx->key, "14155550100", "hello", NULL,
-			     &r),
-	    GW_OK);
+	assert_int_equal(
+	    send_sms(fx, fx->key, "14155550100", "hello", NULL, &r), GW_OK);
 	assert_int_equal(strlen(r->sid), 34);
 	assert_memory_equal(r->sid, "SM", 2);
 	assert_string_equal(r->status, "queued");
@@ -263,8 +262,8 @@ test_send_ok(void **state)
 	assert_int_equal(balance(fx, fx->client), 10 * 1000000LL - PRICE);
 
 	g.sid = r->sid;
-	assert_int_equal(msg_call(fx, fx->key, "GetMessage", &g.base, &m),
-	    GW_OK);
+	assert_int_equal(
+	    msg_call(fx, fx->key, "GetMessage", &g.base, &m), GW_OK);
 	assert_string_equal(m->body, "hello");
 	assert_string_equal(m->status, "queued");
 	assert_int_equal(m->cost_micros, PRICE);
@@ -280,19 +279,19 @@ test_send_ok(void **state)
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	/* 72 Cyrillic characters: UCS-2, over 70 units, 2 segments of 67 */
 	assert_int_equal(send_sms(fx, fx->key, TO,
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
-			     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6",
-			     NULL, &r),
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6",
+	                     NULL, &r),
 	    GW_OK);
 	assert_string_equal(r->encoding, "UCS-2");
 	assert_int_equal(r->segments, 2);
@@ -306,12 +305,12 @@ test_send_ok(void **state)
 #define N_FUNDED 25
 
 struct racer {
-	struct fx      *fx;
+	struct fx         *fx;
 	pthread_barrier_t *go;
-	const char     *idem;
-	const char     *body;
-	int             rc;
-	char            sid[40];
+	const char        *idem;
+	const char        *body;
+	int                rc;
+	char               sid[40];
 };
 
 static void *
@@ -367,37 +366,36 @@ test_send_concurrent_exact_funds(void **state)
 static void
 test_idempotency(void **state)
 {
-	struct fx            *fx = *state;
-	Relay__V1__SendReply *a, *b;
-	int64_t               before = balance(fx, fx->client);
-	char                  msg[256];
+	struct fx             *fx = *state;
+	Relay__V1__SendReply  *a, *b;
+	int64_t                before = balance(fx, fx->client);
+	char                   msg[256];
 	Relay__V1__SendRequest req = RELAY__V1__SEND_REQUEST__INIT;
 
 	assert_int_equal(send_sms(fx, fx->key, TO, "once", "key-1", &a), GW_OK);
 	assert_false(a->replayed);
-	assert_int_equal(send_sms(fx, fx->key, "14155550100", "once", "key-1",
-			     &b),
-	    GW_OK);
+	assert_int_equal(
+	    send_sms(fx, fx->key, "14155550100", "once", "key-1", &b), GW_OK);
 	assert_true(b->replayed);
 	assert_string_equal(a->sid, b->sid);
-	assert_int_equal(a->remaining_balance_micros,
-	    b->remaining_balance_micros);
+	assert_int_equal(
+	    a->remaining_balance_micros, b->remaining_balance_micros);
 	assert_int_equal(balance(fx, fx->client), before - PRICE);
 	protobuf_c_message_free_unpacked(&a->base, NULL);
 	protobuf_c_message_free_unpacked(&b->base, NULL);
 
 	/* same key, another body: a conflict, and nothing charged */
-	req.to              = TO;
-	req.body            = "twice";
+	req.to = TO;
+	req.body = "twice";
 	req.idempotency_key = "key-1";
 	assert_int_equal(call(fx, &relay__v1__messaging__descriptor, NULL,
-			     fx->key, "Send", &req.base, NULL, msg),
+	                     fx->key, "Send", &req.base, NULL, msg),
 	    GW_ECONFLICT);
 	assert_non_null(strstr(msg, "idempotency_key"));
 	assert_int_equal(balance(fx, fx->client), before - PRICE);
 	/* a different key is a different message */
-	assert_int_equal(send_sms(fx, fx->key, TO, "once", "key-2", NULL),
-	    GW_OK);
+	assert_int_equal(
+	    send_sms(fx, fx->key, TO, "once", "key-2", NULL), GW_OK);
 	assert_int_equal(balance(fx, fx->client), before - 2 * PRICE);
 	assert_int_equal(ledger_check(fx, fx->client), 3);
 }
@@ -414,8 +412,9 @@ test_idempotency_concurrent(void **state)
 
 	pthread_barrier_init(&go, NULL, 16);
 	for (int i = 0; i < 16; i++) {
-		r[i] = (struct racer) { .fx = fx, .go = &go, .body = "x",
-			.idem = "same" };
+		r[i] = (struct racer) {
+			.fx = fx, .go = &go, .body = "x", .idem = "same"
+		};
 		pthread_create(&t[i], NULL, race, &r[i]);
 	}
 	for (int i = 0; i < 16; i++) {
@@ -460,14 +459,15 @@ test_bad_input_changes_nothing(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		Relay__V1__SendRequest req = RELAY__V1__SEND_REQUEST__INIT;
 
-		req.to              = (char *) cases[i].to;
-		req.from            = (char *) cases[i].from;
-		req.body            = (char *) cases[i].body;
+		req.to = (char *) cases[i].to;
+		req.from = (char *) cases[i].from;
+		req.body = (char *) cases[i].body;
 		req.status_callback = (char *) cases[i].cb;
 		req.idempotency_key = (char *) cases[i].idem;
-		assert_int_equal(call(fx, &relay__v1__messaging__descriptor,
-				     NULL, cases[i].key ? cases[i].key : fx->key,
-				     "Send", &req.base, NULL, msg),
+		assert_int_equal(
+		    call(fx, &relay__v1__messaging__descriptor, NULL,
+		        cases[i].key ? cases[i].key : fx->key, "Send",
+		        &req.base, NULL, msg),
 		    cases[i].err);
 		if (strstr(msg, cases[i].names) == NULL)
 			fail_msg("case %zu: '%s' does not name %s", i, msg,
@@ -475,8 +475,8 @@ test_bad_input_changes_nothing(void **state)
 	}
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(send_sms(fx, fx->key, TO, big, NULL, NULL),
-	    GW_ETOOBIG);
+	assert_int_equal(
+	    send_sms(fx, fx->key, TO, big, NULL, NULL), GW_ETOOBIG);
 	assert_int_equal(balance(fx, fx->client), before);
 	assert_int_equal(ledger_check(fx, fx->client), entries);
 	assert_int_equal(count_messages(fx, fx->key, NULL), 0);
@@ -489,8 +489,8 @@ test_no_funds(void **state)
 
 	/* PRICE + 1 micros: one message, not two */
 	assert_int_equal(send_sms(fx, fx->key, TO, "1", NULL, NULL), GW_OK);
-	assert_int_equal(send_sms(fx, fx->key, TO, "2", NULL, NULL),
-	    GW_ENOFUNDS);
+	assert_int_equal(
+	    send_sms(fx, fx->key, TO, "2", NULL, NULL), GW_ENOFUNDS);
 	assert_int_equal(balance(fx, fx->client), 1);
 	assert_int_equal(ledger_check(fx, fx->client), 2);
 }
@@ -504,14 +504,14 @@ setup_one_message(void **state)
 static void
 test_suspended_client(void **state)
 {
-	struct fx                       *fx = *state;
+	struct fx                        *fx = *state;
 	Relay__V1__SetClientStatusRequest s =
 	    RELAY__V1__SET_CLIENT_STATUS_REQUEST__INIT;
 	Relay__V1__Client *c;
 
 	assert_int_equal(send_sms(fx, fx->key, TO, "warm", NULL, NULL), GW_OK);
 	s.client_id = fx->client;
-	s.status    = RELAY__V1__CLIENT_STATUS__CLIENT_SUSPENDED;
+	s.status = RELAY__V1__CLIENT_STATUS__CLIENT_SUSPENDED;
 	assert_int_equal(admin(fx, "SetClientStatus", &s.base, &c), GW_OK);
 	protobuf_c_message_free_unpacked(&c->base, NULL);
 	assert_int_equal(send_sms(fx, fx->key, TO, "no", NULL, NULL), GW_EPERM);
@@ -545,29 +545,29 @@ test_revoked_key(void **state)
 static void
 test_other_clients_messages(void **state)
 {
-	struct fx            *fx = *state;
-	Relay__V1__SendReply *r;
+	struct fx                   *fx = *state;
+	Relay__V1__SendReply        *r;
 	Relay__V1__GetMessageRequest g = RELAY__V1__GET_MESSAGE_REQUEST__INIT;
-	char                  other[128], sid[40];
-	uint64_t              c2 = make_client(fx, 1000000);
+	char                         other[128], sid[40];
+	uint64_t                     c2 = make_client(fx, 1000000);
 
 	make_key(fx, c2, other, sizeof(other));
 	assert_int_equal(send_sms(fx, fx->key, TO, "mine", NULL, &r), GW_OK);
 	snprintf(sid, sizeof(sid), "%s", r->sid);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	g.sid = sid;
-	assert_int_equal(msg_call(fx, other, "GetMessage", &g.base, NULL),
-	    GW_ENOTFOUND);
+	assert_int_equal(
+	    msg_call(fx, other, "GetMessage", &g.base, NULL), GW_ENOTFOUND);
 	assert_int_equal(count_messages(fx, other, NULL), 0);
 	/* right id, wrong random part */
 	sid[33] = sid[33] == '0' ? '1' : '0';
-	assert_int_equal(msg_call(fx, fx->key, "GetMessage", &g.base, NULL),
-	    GW_ENOTFOUND);
+	assert_int_equal(
+	    msg_call(fx, fx->key, "GetMessage", &g.base, NULL), GW_ENOTFOUND);
 	g.sid = "SMnothex";
-	assert_int_equal(msg_call(fx, fx->key, "GetMessage", &g.base, NULL),
-	    GW_EINVAL);
-	assert_int_equal(msg_call(fx, NULL, "GetMessage", &g.base, NULL),
-	    GW_EAUTH);
+	assert_int_equal(
+	    msg_call(fx, fx->key, "GetMessage", &g.base, NULL), GW_EINVAL);
+	assert_int_equal(
+	    msg_call(fx, NULL, "GetMessage", &g.base, NULL), GW_EAUTH);
 }
 
 int
@@ -577,20 +577,20 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_send_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_send_concurrent_exact_funds, setup_exact, teardown),
-		cmocka_unit_test_setup_teardown(test_idempotency, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_idempotency_concurrent,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_funds,
-		    setup_one_message, teardown),
-		cmocka_unit_test_setup_teardown(test_suspended_client, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_revoked_key, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_other_clients_messages,
-		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_idempotency, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_idempotency_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_input_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_no_funds, setup_one_message, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_suspended_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_revoked_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_other_clients_messages, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

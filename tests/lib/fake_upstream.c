@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CONNS    256
+#define MAX_CONNS 256
 #define MAX_REQUESTS 4096
-#define MAX_SCRIPT   64
-#define BUF_MAX      (64 * 1024)
+#define MAX_SCRIPT 64
+#define BUF_MAX (64 * 1024)
 
 struct conn {
 	struct th_upstream *u;
@@ -32,20 +32,20 @@ struct conn {
 };
 
 struct th_upstream {
-	int             lfd;
-	char            url[64];
-	pthread_t       acceptor;
-	atomic_bool     stopping;
-	pthread_mutex_t mu;
-	pthread_cond_t  cv;
-	struct conn     conns[MAX_CONNS];
-	size_t          n_conns;
+	int                lfd;
+	char               url[64];
+	pthread_t          acceptor;
+	atomic_bool        stopping;
+	pthread_mutex_t    mu;
+	pthread_cond_t     cv;
+	struct conn        conns[MAX_CONNS];
+	size_t             n_conns;
 	struct th_request *reqs;
-	size_t          n_reqs;
-	enum th_answer  script[MAX_SCRIPT];
-	size_t          n_script, next_script;
-	enum th_answer  then;
-	unsigned        sid_seq;
+	size_t             n_reqs;
+	enum th_answer     script[MAX_SCRIPT];
+	size_t             n_script, next_script;
+	enum th_answer     then;
+	unsigned           sid_seq;
 };
 
 static enum th_answer
@@ -121,7 +121,7 @@ answer(struct th_upstream *u, int fd, enum th_answer a)
 		break;
 	case TH_ANSWER_429:
 		status = "429 Too Many Requests";
-		extra  = "Retry-After: 1\r\n";
+		extra = "Retry-After: 1\r\n";
 		snprintf(body, sizeof(body),
 		    "{\"code\":20429,\"message\":\"Too Many Requests\","
 		    "\"status\":429}");
@@ -168,7 +168,8 @@ conn_main(void *arg)
 		buf[have] = '\0';
 		if ((end = strstr(buf, "\r\n\r\n")) == NULL ||
 		    (header_value(buf, "Content-Length", cl, sizeof(cl)),
-			have < (size_t) (end + 4 - buf) + strtoul(cl, NULL, 10))) {
+		        have <
+		            (size_t) (end + 4 - buf) + strtoul(cl, NULL, 10))) {
 			if (have == BUF_MAX)
 				break;
 			r = recv(c->fd, buf + have, BUF_MAX - have, 0);
@@ -185,8 +186,8 @@ conn_main(void *arg)
 		    sizeof(req.authorization));
 		header_value(buf, "Content-Type", req.content_type,
 		    sizeof(req.content_type));
-		snprintf(req.body, sizeof(req.body), "%.*s", (int) blen,
-		    buf + hlen);
+		snprintf(
+		    req.body, sizeof(req.body), "%.*s", (int) blen, buf + hlen);
 		req.conn = c->idx;
 		pthread_mutex_lock(&u->mu);
 		if (u->n_reqs < MAX_REQUESTS)
@@ -223,8 +224,8 @@ accept_main(void *arg)
 			close(fd);
 			continue;
 		}
-		u->conns[u->n_conns] = (struct conn) { .u = u, .fd = fd,
-			.idx = u->n_conns };
+		u->conns[u->n_conns] =
+		    (struct conn) { .u = u, .fd = fd, .idx = u->n_conns };
 		pthread_create(&u->conns[u->n_conns].thread, NULL, conn_main,
 		    &u->conns[u->n_conns]);
 		u->n_conns++;
@@ -241,20 +242,20 @@ th_upstream_start(void)
 	socklen_t           sl = sizeof(sa);
 	int                 one = 1;
 
-	if (u == NULL || (u->reqs = calloc(MAX_REQUESTS, sizeof(*u->reqs))) ==
-		NULL)
+	if (u == NULL ||
+	    (u->reqs = calloc(MAX_REQUESTS, sizeof(*u->reqs))) == NULL)
 		abort();
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cv, NULL);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	u->lfd             = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	u->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	setsockopt(u->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (u->lfd < 0 || bind(u->lfd, (struct sockaddr *) &sa, sl) != 0 ||
 	    listen(u->lfd, 128) != 0 ||
 	    getsockname(u->lfd, (struct sockaddr *) &sa, &sl) != 0)
 		abort();
-	snprintf(u->url, sizeof(u->url), "http://127.0.0.1:%u",
-	    ntohs(sa.sin_port));
+	snprintf(
+	    u->url, sizeof(u->url), "http://127.0.0.1:%u", ntohs(sa.sin_port));
 	u->then = TH_ANSWER_201;
 	pthread_create(&u->acceptor, NULL, accept_main, u);
 	return u;
@@ -267,16 +268,16 @@ th_upstream_url(const struct th_upstream *u)
 }
 
 void
-th_upstream_script(struct th_upstream *u, const enum th_answer *first,
-    size_t n, enum th_answer then)
+th_upstream_script(struct th_upstream *u, const enum th_answer *first, size_t n,
+    enum th_answer then)
 {
 	pthread_mutex_lock(&u->mu);
 	if (n > MAX_SCRIPT)
 		n = MAX_SCRIPT;
 	memcpy(u->script, first, n * sizeof(*first));
-	u->n_script    = n;
+	u->n_script = n;
 	u->next_script = 0;
-	u->then        = then;
+	u->then = then;
 	pthread_mutex_unlock(&u->mu);
 }
 
@@ -328,8 +329,8 @@ th_upstream_wait(struct th_upstream *u, size_t n, int ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&u->mu);
-	while (u->n_reqs < n &&
-	    pthread_cond_timedwait(&u->cv, &u->mu, &ts) == 0)
+	while (
+	    u->n_reqs < n && pthread_cond_timedwait(&u->cv, &u->mu, &ts) == 0)
 		;
 	ok = u->n_reqs >= n;
 	pthread_mutex_unlock(&u->mu);

@@ -50,8 +50,8 @@ size_t th_upstream_count(struct th_upstream *u);
 size_t th_upstream_connections(struct th_upstream *u);
 
 /* th_upstream_request copies the i-th request (0-based); false if none. */
-bool th_upstream_request(struct th_upstream *u, size_t i,
-    struct th_request *out);
+bool th_upstream_request(
+    struct th_upstream *u, size_t i, struct th_request *out);
 
 /* th_upstream_wait waits up to ms for at least n requests. */
 bool th_upstream_wait(struct th_upstream *u, size_t n, int ms);

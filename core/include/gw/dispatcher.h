@@ -38,10 +38,10 @@ struct gw_core;
 struct gw_dispatcher;
 
 struct gw_dispatcher_config {
-	const char *state_dir;  /* sandbox log directory; required */
-	const char *public_url; /* RELAY_PUBLIC_URL; NULL/"": no callbacks */
-	unsigned    threads;    /* 0: 1 */
-	unsigned    max_in_flight;      /* per thread; 0: 256 */
+	const char *state_dir;     /* sandbox log directory; required */
+	const char *public_url;    /* RELAY_PUBLIC_URL; NULL/"": no callbacks */
+	unsigned    threads;       /* 0: 1 */
+	unsigned    max_in_flight; /* per thread; 0: 256 */
 	int64_t     retry_deadline_ms;  /* 0: 3600000 (one hour) */
 	int64_t     backoff_base_ms;    /* 0: 1000 */
 	int64_t     backoff_max_ms;     /* 0: 300000 */
@@ -70,7 +70,7 @@ int gw_dispatcher_start(struct gw_core *core,
  * Stop the RPC server first. Accepts NULL. */
 void gw_dispatcher_stop(struct gw_dispatcher *d);
 
-void gw_dispatcher_stats(struct gw_dispatcher *d,
-    struct gw_dispatcher_stats *out);
+void gw_dispatcher_stats(
+    struct gw_dispatcher *d, struct gw_dispatcher_stats *out);
 
 #endif

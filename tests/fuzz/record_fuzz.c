@@ -6,6 +6,7 @@
 
 #include "pb/json.h"
 #include "relay/v1/admin.pb-c.h"
+#include "relay/v1/messaging.pb-c.h"
 #include "relay/v1/records.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,6 +22,12 @@ static const ProtobufCMessageDescriptor *const types[] = {
 	&relay__v1__ledger_list__descriptor,
 	&relay__v1__test_route_reply__descriptor,
 	&relay__v1__update_route_request__descriptor,
+	&relay__v1__message_record__descriptor,
+	&relay__v1__outbox_entry__descriptor,
+	&relay__v1__idempotency_record__descriptor,
+	&relay__v1__send_request__descriptor,
+	&relay__v1__send_reply__descriptor,
+	&relay__v1__list_messages_request__descriptor,
 };
 
 int

@@ -25,6 +25,7 @@
 #include "gw/clock.h"
 #include "gw/err.h"
 #include "relay/v1/admin.pb-c.h"
+#include "relay/v1/rpc.pb-c.h"
 #include "tui_impl.h"
 
 static const struct tui_screen *const tabs[] = {
@@ -281,6 +282,27 @@ tui_call(struct tui_app *app, const char *what, const char *method,
 		tui_status(app, TUI_ERROR, "%s: %s", what, app->last.message);
 	}
 	return rc;
+}
+
+int
+tui_probe(struct tui_app *app, const char *method)
+{
+	struct rpc_status st;
+	uint8_t          *out = NULL;
+	size_t            n   = 0;
+	int               rc;
+
+	if (atomic_load(&app->connected) == 0)
+		return GW_EUNAVAIL;
+	memset(&st, 0, sizeof(st));
+	rc = rpc_call_raw(app->rpc, method, NULL, NULL, 0, &out, &n, &st);
+	free(out);
+	if (rc == GW_EUNAVAIL)
+		return rc;
+	if ((rc == GW_ENOTFOUND && strstr(st.message, "unknown") != NULL) ||
+	    st.code == RELAY__V1__STATUS_CODE__UNIMPLEMENTED)
+		return GW_ENOTFOUND;
+	return GW_OK;
 }
 
 static void

@@ -285,7 +285,7 @@ tui_table_draw(struct tui_table *t, WINDOW *w, int y, int h, int cols)
 			wattroff(w, A_REVERSE);
 	}
 	if (t->nvis > rows) {
-		char more[32];
+		char more[64];
 
 		snprintf(more, sizeof(more), " %d-%d/%d ", t->top + 1,
 		    t->top + rows < t->nvis ? t->top + rows : t->nvis,

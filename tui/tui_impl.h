@@ -193,6 +193,12 @@ int tui_app_run(const char *url, const char *state_dir);
 int tui_call(struct tui_app *app, const char *what, const char *method,
     const ProtobufCMessage *req, ProtobufCMessage **resp);
 
+/* tui_probe asks whether relayd serves method ("relay.v1.Svc/Method")
+ * by calling it with an empty request: GW_OK if it answered anything
+ * but NOT_FOUND/UNIMPLEMENTED, GW_ENOTFOUND if it does not know it,
+ * GW_EUNAVAIL if relayd is away. Quiet: no status line. */
+int tui_probe(struct tui_app *app, const char *method);
+
 /* tui_free frees a reply from tui_call; accepts NULL. */
 void tui_free(void *msg);
 

@@ -446,7 +446,7 @@ draw_legend(struct tui_app *app, int y, int cols)
 	x = legend_items(app, y, 0, gx - 1, app->screen->legend);
 	(void) x;
 	if (app->depth > 0)
-		legend_items(app, y, gx - 9, gx - 1, "Esc Back");
+		legend_items(app, y, gx - 10, gx, "Esc Back");
 	legend_items(app, y, gx, cols, global_legend);
 }
 
@@ -735,6 +735,7 @@ int
 tui_app_run(const char *url, const char *state_dir)
 {
 	struct tui_app app;
+	PANEL         *base;
 	int            rc;
 	int64_t        t0;
 
@@ -760,6 +761,9 @@ tui_app_run(const char *url, const char *state_dir)
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	colors_init(&app);
+	/* stdscr as the bottom panel, so update_panels() composes it with
+	 * the dialogs above instead of leaving it to getch's refresh */
+	base = new_panel(stdscr);
 	tui_status(&app, TUI_INFO, "relayd at %s", app.url);
 	while (!app.quit) {
 		const struct tui_screen *s = app.screen;
@@ -774,6 +778,7 @@ tui_app_run(const char *url, const char *state_dir)
 			continue;
 		handle_key(&app, ch);
 	}
+	del_panel(base);
 	endwin();
 	app_fini(&app);
 	return 0;

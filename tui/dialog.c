@@ -43,8 +43,9 @@ dlg_open(struct tui_app *app, struct dlg *d, int h, int w, const char *title)
 		h = LINES - 2;
 	if (w < 20 || h < 3)
 		return GW_EINVAL;
-	d->h   = h;
-	d->w   = w;
+	d->h = h;
+	d->w = w;
+	tui_redraw(app); /* what lies under it is current */
 	d->win = newwin(h, w, (LINES - h) / 2, (COLS - w) / 2);
 	if (d->win == NULL)
 		return GW_ENOMEM;
@@ -244,6 +245,8 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 	int        w;
 	bool       ok = false;
 	bool       done = false;
+	bool       has_choice = false;
+	bool       fresh = true; /* a typed key replaces the whole value */
 	int        choice[16];
 
 	if (n > 15)
@@ -293,8 +296,11 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 			mvwaddstr(d.win, 2 + i, d.w - 2, "<");
 	}
 	form_hint(app, &d, n + 3, err != NULL ? err : "");
-	mvwaddnstr(d.win, n + 6, 2,
-	    "Enter save  Tab/Up/Down move  Space/<> choose  Esc cancel",
+	for (int i = 0; i < n; i++)
+		has_choice |= f[i].kind == TUI_F_CHOICE;
+	mvwaddnstr(d.win, n + 6, 2, has_choice
+		? "Enter save  Tab/Up/Down move  Space/<> choose  Esc cancel"
+		: "Enter save  Tab/Up/Down move  ^U clear  Esc cancel",
 	    d.w - 4);
 	curs_set(1);
 	pos_form_cursor(form);
@@ -316,12 +322,14 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 			case KEY_DOWN:
 				form_driver(form, REQ_NEXT_FIELD);
 				form_driver(form, REQ_END_LINE);
-				break;
+				fresh = true;
+				continue;
 			case KEY_UP:
 			case KEY_BTAB:
 				form_driver(form, REQ_PREV_FIELD);
 				form_driver(form, REQ_END_LINE);
-				break;
+				fresh = true;
+				continue;
 			case KEY_LEFT:
 			case KEY_RIGHT:
 				if (f[cur].kind == TUI_F_CHOICE) {
@@ -355,6 +363,7 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 			default:
 				break;
 			}
+			fresh = false;
 			continue;
 		}
 		switch (wc) {
@@ -364,13 +373,16 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 		case '\t':
 			form_driver(form, REQ_NEXT_FIELD);
 			form_driver(form, REQ_END_LINE);
+			fresh = true;
 			continue;
 		case 127:
 		case 8:
 			form_driver(form, REQ_DEL_PREV);
+			fresh = false;
 			continue;
 		case 21: /* ^U */
 			form_driver(form, REQ_CLR_FIELD);
+			fresh = false;
 			continue;
 		case '\r':
 		case '\n':
@@ -387,8 +399,12 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 		default:
 			break;
 		}
-		if (wc >= 32)
+		if (wc >= 32) {
+			if (fresh && f[cur].kind != TUI_F_CHOICE)
+				form_driver(form, REQ_CLR_FIELD);
 			form_driver_w(form, OK, (wchar_t) wc);
+		}
+		fresh = false;
 		continue;
 	submit:
 		form_driver(form, REQ_VALIDATION);
@@ -399,7 +415,8 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 				form_hint(app, &d, n + 3, msg);
 				set_current_field(form, fields[i]);
 				form_driver(form, REQ_END_LINE);
-				ok = false;
+				fresh = false;
+				ok    = false;
 				break;
 			}
 		}

@@ -435,19 +435,31 @@ legend_items(struct tui_app *app, int y, int x, int maxx, const char *s)
 	return x;
 }
 
+/* legend_width is the width legend_items needs for s. */
+static int
+legend_width(const char *s)
+{
+	return s[0] != '\0' ? (int) strlen(s) + 1 : 0;
+}
+
 static void
 draw_legend(struct tui_app *app, int y, int cols)
 {
-	int gx = cols - (int) strlen(global_legend) - 1;
-	int x;
+	const char *sl   = app->screen->legend;
+	const char *back = "Esc Back";
+	int         gx   = cols - (int) strlen(global_legend) - 1;
 
 	move(y, 0);
 	clrtoeol();
-	x = legend_items(app, y, 0, gx - 1, app->screen->legend);
-	(void) x;
-	if (app->depth > 0)
-		legend_items(app, y, gx - 10, gx, "Esc Back");
-	legend_items(app, y, gx, cols, global_legend);
+	/* "Esc Back" only where it fits beside the screen's own keys */
+	if (app->depth > 0 &&
+	    legend_width(sl) + legend_width(back) + 1 <= gx) {
+		legend_items(app, y, gx - legend_width(back) - 1, gx, back);
+		gx -= legend_width(back) + 1;
+	}
+	legend_items(app, y, 0, gx - 1, sl);
+	legend_items(app, y, cols - (int) strlen(global_legend) - 1, cols,
+	    global_legend);
 }
 
 static void
@@ -668,6 +680,8 @@ tui_poll(struct tui_app *app)
 			    "disconnected from relayd; reconnecting");
 		if (c == 1 && !app->token_fixed)
 			token_load(app);
+		if (c == 1)
+			app->conn_gen++;
 		app->seen_connected = c;
 		if (c == 1 && !app->in_dialog)
 			load(app);

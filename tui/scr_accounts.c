@@ -130,8 +130,6 @@ create_account(struct tui_app *app)
 			tui_reload(app);
 			break;
 		}
-		if (app->last.err == GW_EUNAVAIL)
-			break;
 		snprintf(err, sizeof(err), "%s", app->last.message);
 	}
 	wipe(&f[2]);

@@ -142,8 +142,6 @@ create_client(struct tui_app *app)
 			tui_free(out);
 			return;
 		}
-		if (app->last.err == GW_EUNAVAIL)
-			return;
 		snprintf(err, sizeof(err), "%s", app->last.message);
 	}
 }
@@ -197,8 +195,6 @@ change_balance(struct tui_app *app, uint64_t id, const char *name, bool topup)
 			tui_reload(app);
 			return;
 		}
-		if (app->last.err == GW_EUNAVAIL)
-			return;
 		snprintf(err, sizeof(err), "%s", app->last.message);
 	}
 }

@@ -30,6 +30,7 @@ struct low {
 static struct {
 	bool       have;
 	int        stats; /* tui_probe result */
+	unsigned   gen;   /* app->conn_gen of the probe */
 	size_t     clients, active, suspended;
 	int64_t    total;
 	size_t     keys, keys_active;
@@ -115,7 +116,11 @@ dash_load(struct tui_app *app)
 			d.tns_assigned += tl->tns[i]->client_id != 0;
 		tui_free(tl);
 	}
-	d.stats = tui_probe(app, STATS_METHOD);
+	/* once per connection: relayd only gains methods on a restart */
+	if (!d.have || d.gen != app->conn_gen) {
+		d.stats = tui_probe(app, STATS_METHOD);
+		d.gen   = app->conn_gen;
+	}
 	d.have  = true;
 	d.at    = gw_now_ms();
 }

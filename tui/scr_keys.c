@@ -127,8 +127,6 @@ create_key(struct tui_app *app)
 			tui_reload(app);
 			return;
 		}
-		if (app->last.err == GW_EUNAVAIL)
-			return;
 		snprintf(err, sizeof(err), "%s", app->last.message);
 	}
 }

@@ -208,8 +208,6 @@ edit_route(struct tui_app *app, const Relay__V1__Route *r)
 			tui_free(out);
 			return;
 		}
-		if (app->last.err == GW_EUNAVAIL)
-			return;
 		snprintf(err, sizeof(err), "%s", app->last.message);
 	}
 }
@@ -334,8 +332,6 @@ test_box(struct tui_app *app)
 		req.body   = f[1].value;
 		if (tui_call(app, "route test", "TestRoute", &req.base,
 			(ProtobufCMessage **) &out) != GW_OK) {
-			if (app->last.err == GW_EUNAVAIL)
-				return;
 			snprintf(err, sizeof(err), "%s", app->last.message);
 			continue;
 		}

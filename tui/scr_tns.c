@@ -110,8 +110,6 @@ add_tn(struct tui_app *app)
 			tui_reload(app);
 			return;
 		}
-		if (app->last.err == GW_EUNAVAIL)
-			return;
 		snprintf(err, sizeof(err), "%s", app->last.message);
 	}
 }

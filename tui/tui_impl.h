@@ -159,6 +159,7 @@ struct tui_app {
 	atomic_bool stop;
 	atomic_int  connected; /* -1 unknown, 0 down, 1 up */
 	int         seen_connected; /* what the main loop last acted on */
+	unsigned    conn_gen; /* counts reconnections: probes are redone */
 
 	const struct tui_screen *screen;
 	const struct tui_screen *stack[TUI_STACK_MAX];

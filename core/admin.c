@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "core_impl.h"
+#include "ledger_impl.h"
+#include "valid_impl.h"
 #include "gw/clock.h"
 #include "gw/e164.h"
 #include "gw/err.h"
@@ -24,7 +26,6 @@
 #define CORE(svc)      GW_CONTAINER_OF(svc, struct gw_core, admin)
 #define NAME_MAX_LEN   100
 #define REASON_MAX_LEN 200
-#define URL_MAX_LEN    2048
 #define TEXT_MAX_LEN   480
 #define LEDGER_PAGE    100
 #define LEDGER_PAGE_MAX 1000
@@ -83,30 +84,6 @@ static void
 u64key(uint8_t k[8], uint64_t id)
 {
 	gw_key_put_u64(k, id);
-}
-
-/* text_ok accepts NUL-terminated text without control characters. */
-static bool
-text_ok(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++)
-		if ((unsigned char) s[n] < 0x20 || s[n] == 0x7f)
-			return false;
-	return n <= max;
-}
-
-static bool
-url_ok(const char *s)
-{
-	if (s[0] == '\0')
-		return true;
-	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
-		return false;
-	if (strpbrk(s, " \"<>\\^`{|}") != NULL)
-		return false;
-	return text_ok(s, URL_MAX_LEN) && strlen(s) > 8;
 }
 
 /* A growing array of unpacked records. */
@@ -212,46 +189,6 @@ client_view(const Relay__V1__ClientRecord *r, Relay__V1__Client *v)
 	v->updated_unix_ms     = r->updated_unix_ms;
 }
 
-static void
-ledger_key(uint8_t k[16], uint64_t client, uint64_t seq)
-{
-	gw_key_put_u64(k, client);
-	gw_key_put_u64(k + 8, seq);
-}
-
-/* ledger_apply changes c's balance by amount and appends the ledger entry
- * that says so, in txn. Writes c back. e receives the entry (its strings
- * borrowed from reason/ref). */
-static int
-ledger_apply(struct gw_txn *txn, Relay__V1__ClientRecord *c,
-    Relay__V1__LedgerKind kind, int64_t amount, const char *reason,
-    const char *ref, int64_t now, Relay__V1__LedgerEntry *e)
-{
-	uint8_t k[16];
-	int64_t bal;
-	int     rc;
-
-	if (gw_money_add(c->balance_micros, amount, &bal) != GW_OK)
-		return GW_EINVAL;
-	relay__v1__ledger_entry__init(e);
-	e->client_id            = c->id;
-	e->seq                  = ++c->ledger_seq;
-	e->kind                 = kind;
-	e->amount_micros        = amount;
-	e->balance_after_micros = bal;
-	e->reason               = (char *) reason;
-	e->ref                  = (char *) ref;
-	e->created_unix_ms      = now;
-	c->balance_micros       = bal;
-	c->updated_unix_ms      = now;
-	ledger_key(k, c->id, e->seq);
-	if ((rc = gw_txn_put(txn, GW_DB_LEDGER, k, 16, &e->base,
-		 GW_PUT_NOOVERWRITE)) != GW_OK)
-		return rc;
-	u64key(k, c->id);
-	return gw_txn_put(txn, GW_DB_CLIENTS, k, 8, &c->base, 0);
-}
-
 struct create_client {
 	struct wbase                       w;
 	const Relay__V1__CreateClientRequest *req;
@@ -276,7 +213,7 @@ create_client_fn(struct gw_txn *txn, void *arg)
 	if ((rc = gw_txn_next_id(txn, "client", &a->rec.id)) != GW_OK)
 		return rc;
 	if (a->req->balance_micros != 0)
-		return ledger_apply(txn, &a->rec,
+		return gw_ledger_apply(txn, &a->rec,
 		    RELAY__V1__LEDGER_KIND__LEDGER_INITIAL,
 		    a->req->balance_micros, "initial balance", "", a->w.now,
 		    &e);
@@ -293,7 +230,7 @@ admin_create_client(Relay__V1__Admin_Service *svc,
 	struct create_client a = { .req = req };
 	Relay__V1__Client    v;
 
-	if (req->name[0] == '\0' || !text_ok(req->name, NAME_MAX_LEN)) {
+	if (req->name[0] == '\0' || !gw_text_ok(req->name, NAME_MAX_LEN)) {
 		gw_call_fail(arg, GW_EINVAL, "name: 1 to %d characters, no "
 		    "control characters", NAME_MAX_LEN);
 		return;
@@ -302,7 +239,7 @@ admin_create_client(Relay__V1__Admin_Service *svc,
 		gw_call_fail(arg, GW_EINVAL, "balance: must be 0 or more");
 		return;
 	}
-	if (!url_ok(req->status_callback_url) || !url_ok(req->inbound_url)) {
+	if (!gw_url_ok(req->status_callback_url) || !gw_url_ok(req->inbound_url)) {
 		gw_call_fail(arg, GW_EINVAL, "callback urls must be http(s) "
 		    "URLs");
 		return;
@@ -404,7 +341,7 @@ change_balance_fn(struct gw_txn *txn, void *arg)
 	if (bal < 0)
 		return wfail(&a->w, GW_ESTATE,
 		    "the balance cannot go below 0");
-	return ledger_apply(txn, a->rec,
+	return gw_ledger_apply(txn, a->rec,
 	    req->change == RELAY__V1__BALANCE_CHANGE__BALANCE_TOPUP
 		? RELAY__V1__LEDGER_KIND__LEDGER_TOPUP
 		: RELAY__V1__LEDGER_KIND__LEDGER_ADJUST,
@@ -444,7 +381,7 @@ admin_change_balance(Relay__V1__Admin_Service *svc,
 		gw_call_fail(arg, GW_EINVAL, "amount: too large");
 		return;
 	}
-	if (req->reason[0] == '\0' || !text_ok(req->reason, REASON_MAX_LEN)) {
+	if (req->reason[0] == '\0' || !gw_text_ok(req->reason, REASON_MAX_LEN)) {
 		gw_call_fail(arg, GW_EINVAL, "reason: 1 to %d characters is "
 		    "required", REASON_MAX_LEN);
 		return;
@@ -564,7 +501,7 @@ admin_list_ledger(Relay__V1__Admin_Service *svc,
 	    &relay__v1__client_record__descriptor, (ProtobufCMessage **) &rec);
 	if (rc == GW_OK)
 		rc = gw_txn_scan(txn, GW_DB_LEDGER, pfx, 8, NULL, 0, sum_one, &s);
-	ledger_key(from, req->client_id, req->after_seq + 1);
+	gw_ledger_key(from, req->client_id, req->after_seq + 1);
 	if (rc == GW_OK)
 		rc = gw_txn_scan(txn, GW_DB_LEDGER, pfx, 8, from, 16,
 		    collect_one, &c);
@@ -743,6 +680,8 @@ admin_revoke_key(Relay__V1__Admin_Service *svc, const Relay__V1__IdRequest *req,
 	Relay__V1__ApiKey v;
 
 	if (write(CORE(svc), arg, revoke_key_fn, &a.w) == GW_OK) {
+		/* after the commit, so a refill cannot read the old record */
+		gw_keycache_invalidate(CORE(svc)->keys);
 		gw_info("admin", "key %llu (%s...) revoked",
 		    (unsigned long long) a.id, a.rec->prefix);
 		key_view(a.rec, &v);
@@ -832,7 +771,7 @@ validate_account(const Relay__V1__CreateAccountRequest *req, char *from,
 		return snprintf(msg, len, "kind: twilio, flowroute or sandbox"),
 		       GW_EINVAL;
 	}
-	if (!url_ok(req->base_url))
+	if (!gw_url_ok(req->base_url))
 		return snprintf(msg, len, "base_url: an http(s) URL"), GW_EINVAL;
 	from[0] = '\0';
 	if (req->from_number[0] != '\0' &&
@@ -840,7 +779,7 @@ validate_account(const Relay__V1__CreateAccountRequest *req, char *from,
 		from) != GW_OK)
 		return snprintf(msg, len, "from: not an E.164 number"),
 		       GW_EINVAL;
-	if (!text_ok(req->description, NAME_MAX_LEN * 2))
+	if (!gw_text_ok(req->description, NAME_MAX_LEN * 2))
 		return snprintf(msg, len, "description: at most %d characters",
 		    NAME_MAX_LEN * 2),
 		       GW_EINVAL;
@@ -1158,7 +1097,8 @@ admin_list_routes(Relay__V1__Admin_Service *svc, const Relay__V1__Empty *req,
 	(void) req;
 	if (scan_all(CORE(svc), arg, GW_DB_ROUTES, &c) != GW_OK)
 		return;
-	qsort(c.items, c.n, sizeof(*c.items), route_cmp);
+	if (c.n > 1)
+		qsort(c.items, c.n, sizeof(*c.items), route_cmp);
 	out.n_routes = c.n;
 	out.routes   = (Relay__V1__Route **) c.items;
 	done(&out, arg);
@@ -1541,7 +1481,7 @@ admin_set_setting(Relay__V1__Admin_Service *svc,
 		    "session_start_msg, session_end_msg, no_session_msg");
 		return;
 	}
-	if (!text_ok(req->value, TEXT_MAX_LEN)) {
+	if (!gw_text_ok(req->value, TEXT_MAX_LEN)) {
 		gw_call_fail(arg, GW_EINVAL, "value: at most %d characters, no "
 		    "control characters", TEXT_MAX_LEN);
 		return;

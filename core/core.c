@@ -30,12 +30,17 @@ gw_core_open(const struct gw_core_config *cfg, struct gw_core **out)
 		goto fail;
 	if ((rc = gw_router_new(core->store, &core->router)) != GW_OK)
 		goto fail;
+	if ((rc = gw_keycache_new(&core->keys)) != GW_OK)
+		goto fail;
 	core->admin       = gw_admin_service;
 	core->health      = gw_health_service;
 	core->services[0] = (struct gw_service) { &core->admin.base,
 		GW_AUTH_ADMIN };
 	core->services[1] = (struct gw_service) { &core->health.base,
 		GW_AUTH_NONE };
+	core->messaging   = gw_messaging_service;
+	core->services[2] = (struct gw_service) { &core->messaging.base,
+		GW_AUTH_API_KEY };
 	*out = core;
 	return GW_OK;
 fail:
@@ -48,6 +53,7 @@ gw_core_close(struct gw_core *core)
 {
 	if (core == NULL)
 		return;
+	gw_keycache_free(core->keys);
 	gw_router_free(core->router);
 	gw_store_close(core->store);
 	gw_keyring_close(core->keyring);

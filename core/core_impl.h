@@ -7,15 +7,24 @@
 #include "gw/router.h"
 #include "gw/store.h"
 #include "relay/v1/admin.pb-c.h"
+#include "relay/v1/messaging.pb-c.h"
+
+struct gw_dispatcher;
+struct gw_keycache;
 
 struct gw_core {
 	struct gw_store   *store;
 	struct gw_keyring *keyring;
 	struct gw_router  *router;
 
-	Relay__V1__Admin_Service  admin;
-	Relay__V1__Health_Service health;
-	struct gw_service         services[2];
+	struct gw_keycache *keys;
+	/* set while a dispatcher runs, so that Send can wake it */
+	struct gw_dispatcher *_Atomic dispatcher;
+
+	Relay__V1__Admin_Service     admin;
+	Relay__V1__Health_Service    health;
+	Relay__V1__Messaging_Service messaging;
+	struct gw_service            services[3];
 };
 
 #define GW_CONTAINER_OF(p, type, member)                                       \
@@ -24,5 +33,16 @@ struct gw_core {
 /* Service tables, defined in admin.c and health.c. */
 extern const Relay__V1__Admin_Service  gw_admin_service;
 extern const Relay__V1__Health_Service gw_health_service;
+extern const Relay__V1__Messaging_Service gw_messaging_service;
+
+/* The API-key cache of the Messaging service (messaging.c). Entries are
+ * valid for one generation; gw_keycache_invalidate() starts a new one, so
+ * a revocation applies to the very next request. */
+int  gw_keycache_new(struct gw_keycache **out);
+void gw_keycache_free(struct gw_keycache *kc);
+void gw_keycache_invalidate(struct gw_keycache *kc);
+
+/* gw_dispatcher_kick wakes the dispatcher (dispatcher.c); NULL is fine. */
+void gw_dispatcher_kick(struct gw_dispatcher *d);
 
 #endif

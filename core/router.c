@@ -233,7 +233,8 @@ reload(struct gw_router *r, uint64_t gen)
 		free_rules(l.rules, l.n);
 		return rc;
 	}
-	qsort(l.rules, l.n, sizeof(*l.rules), rule_cmp);
+	if (l.n > 1)
+		qsort(l.rules, l.n, sizeof(*l.rules), rule_cmp);
 	free_rules(r->rules, r->n);
 	r->rules    = l.rules;
 	r->n        = l.n;

@@ -482,7 +482,8 @@ gw_txn_scan(struct gw_txn *txn, enum gw_db db, const void *prefix,
 			rc = store_err("cursor get", rc);
 			break;
 		}
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) {
+		if (plen > 0 && (k.mv_size < plen ||
+				     memcmp(k.mv_data, prefix, plen) != 0)) {
 			rc = GW_OK;
 			break;
 		}

@@ -1,0 +1,597 @@
+/* messaging_test.c - the Messaging service through core's dispatcher, no
+ * socket: billing under concurrency (exactly N of 4N), idempotency
+ * (replay, conflict), bad input changes nothing, suspension, revocation
+ * through the key cache, per-client visibility and paging. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+/* cmocka after its prerequisites */
+#include <cmocka.h>
+
+#include "gw/core.h"
+#include "gw/err.h"
+#include "relay/v1/admin.pb-c.h"
+#include "relay/v1/messaging.pb-c.h"
+#include "th.h"
+
+#define TOKEN "test-admin-token"
+#define PRICE 7500 /* micros per segment */
+#define FROM "+15005550006"
+#define TO "+14155550100"
+
+struct fx {
+	char           *dir;
+	struct gw_core *core;
+	uint64_t        client;
+	char            key[128];
+	uint64_t        key_id;
+};
+
+/* call runs "relay.v1.<svc>/<method>"; on GW_OK *out gets the reply. */
+static int
+call(struct fx *fx, const ProtobufCServiceDescriptor *svc, const char *admin,
+    const char *api_key, const char *method, const ProtobufCMessage *req,
+    void *out, char *errmsg)
+{
+	const ProtobufCMethodDescriptor *m;
+	struct gw_call                   c;
+	char                             name[128];
+	uint8_t                          buf[8192];
+	size_t                           n = protobuf_c_message_pack(req, buf);
+	int                              rc;
+
+	m = protobuf_c_service_descriptor_get_method_by_name(svc, method);
+	assert_non_null(m);
+	snprintf(name, sizeof(name), "%s/%s", svc->name, method);
+	memset(&c, 0, sizeof(c));
+	c.api_key = api_key;
+	rc = gw_call_dispatch(fx->core, &c, name, admin, buf, n);
+	if (rc == GW_OK && out != NULL) {
+		*(ProtobufCMessage **) out = protobuf_c_message_unpack(
+		    m->output, NULL, c.reply_len, c.reply);
+		assert_non_null(*(ProtobufCMessage **) out);
+	}
+	if (rc != GW_OK)
+		assert_null(c.reply);
+	if (errmsg != NULL)
+		snprintf(errmsg, 256, "%s", c.errmsg);
+	free(c.reply);
+	return rc;
+}
+
+static int
+admin(struct fx *fx, const char *method, const ProtobufCMessage *req, void *out)
+{
+	return call(fx, &relay__v1__admin__descriptor, TOKEN, NULL, method, req,
+	    out, NULL);
+}
+
+static int
+msg_call(struct fx *fx, const char *key, const char *method,
+    const ProtobufCMessage *req, void *out)
+{
+	return call(fx, &relay__v1__messaging__descriptor, NULL, key, method,
+	    req, out, NULL);
+}
+
+static uint64_t
+make_client(struct fx *fx, int64_t balance)
+{
+	Relay__V1__CreateClientRequest req =
+	    RELAY__V1__CREATE_CLIENT_REQUEST__INIT;
+	Relay__V1__Client *c;
+	uint64_t           id;
+
+	req.name = "acme";
+	req.balance_micros = balance;
+	assert_int_equal(admin(fx, "CreateClient", &req.base, &c), GW_OK);
+	id = c->id;
+	protobuf_c_message_free_unpacked(&c->base, NULL);
+	return id;
+}
+
+static uint64_t
+make_key(struct fx *fx, uint64_t client, char *raw, size_t len)
+{
+	Relay__V1__CreateKeyRequest req = RELAY__V1__CREATE_KEY_REQUEST__INIT;
+	Relay__V1__CreatedKey      *k;
+	uint64_t                    id;
+
+	req.client_id = client;
+	assert_int_equal(admin(fx, "CreateKey", &req.base, &k), GW_OK);
+	snprintf(raw, len, "%s", k->raw_key);
+	id = k->key->id;
+	protobuf_c_message_free_unpacked(&k->base, NULL);
+	return id;
+}
+
+static void
+make_route(struct fx *fx, const char *pattern, int64_t price)
+{
+	Relay__V1__CreateAccountRequest a =
+	    RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
+	Relay__V1__CreateRouteRequest r = RELAY__V1__CREATE_ROUTE_REQUEST__INIT;
+	Relay__V1__Account           *acct;
+	Relay__V1__Route             *route;
+
+	a.kind = RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX;
+	a.from_number = FROM;
+	assert_int_equal(admin(fx, "CreateAccount", &a.base, &acct), GW_OK);
+	r.pattern = (char *) pattern;
+	r.priority = 10;
+	r.account_id = acct->id;
+	r.price_micros = price;
+	assert_int_equal(admin(fx, "CreateRoute", &r.base, &route), GW_OK);
+	protobuf_c_message_free_unpacked(&acct->base, NULL);
+	protobuf_c_message_free_unpacked(&route->base, NULL);
+}
+
+static int64_t
+balance(struct fx *fx, uint64_t client)
+{
+	Relay__V1__IdRequest req = RELAY__V1__ID_REQUEST__INIT;
+	Relay__V1__Client   *c;
+	int64_t              b;
+
+	req.id = client;
+	assert_int_equal(admin(fx, "GetClient", &req.base, &c), GW_OK);
+	b = c->balance_micros;
+	protobuf_c_message_free_unpacked(&c->base, NULL);
+	return b;
+}
+
+/* ledger returns the number of entries and checks sum == balance. */
+static size_t
+ledger_check(struct fx *fx, uint64_t client)
+{
+	Relay__V1__ListLedgerRequest req = RELAY__V1__LIST_LEDGER_REQUEST__INIT;
+	Relay__V1__LedgerList       *l;
+	size_t                       n;
+
+	req.client_id = client;
+	req.limit = 1000;
+	assert_int_equal(admin(fx, "ListLedger", &req.base, &l), GW_OK);
+	assert_int_equal(l->sum_micros, l->client->balance_micros);
+	n = l->n_entries;
+	protobuf_c_message_free_unpacked(&l->base, NULL);
+	return n;
+}
+
+static int
+send_sms(struct fx *fx, const char *key, const char *to, const char *body,
+    const char *idem, Relay__V1__SendReply **out)
+{
+	Relay__V1__SendRequest req = RELAY__V1__SEND_REQUEST__INIT;
+	Relay__V1__SendReply  *r = NULL;
+	int                    rc;
+
+	req.to = (char *) to;
+	req.body = (char *) body;
+	req.idempotency_key = (char *) (idem ? idem : "");
+	rc = msg_call(fx, key, "Send", &req.base, &r);
+	if (out != NULL)
+		*out = r;
+	else if (r != NULL)
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+	return rc;
+}
+
+static size_t
+count_messages(struct fx *fx, const char *key, const char *status)
+{
+	Relay__V1__ListMessagesRequest req =
+	    RELAY__V1__LIST_MESSAGES_REQUEST__INIT;
+	Relay__V1__MessageList *l;
+	char                    token[64] = "";
+	size_t                  n = 0;
+
+	req.limit = 7; /* small pages: exercise the token */
+	req.status = (char *) (status ? status : "");
+	do {
+		req.page_token = token;
+		assert_int_equal(
+		    msg_call(fx, key, "ListMessages", &req.base, &l), GW_OK);
+		n += l->n_messages;
+		for (size_t i = 1; i < l->n_messages; i++)
+			assert_true(l->messages[i - 1]->created_unix_ms <=
+			    l->messages[i]->created_unix_ms);
+		snprintf(token, sizeof(token), "%s", l->next_page_token);
+		protobuf_c_message_free_unpacked(&l->base, NULL);
+	} while (token[0] != '\0');
+	return n;
+}
+
+static int
+setup_funds(void **state, int64_t funds)
+{
+	struct fx            *fx = calloc(1, sizeof(*fx));
+	struct gw_core_config cfg = { 0 };
+
+	fx->dir = th_tmpdir();
+	cfg.state_dir = fx->dir;
+	cfg.admin_token = TOKEN;
+	assert_int_equal(gw_core_open(&cfg, &fx->core), GW_OK);
+	fx->client = make_client(fx, funds);
+	fx->key_id = make_key(fx, fx->client, fx->key, sizeof(fx->key));
+	make_route(fx, "^\\+1", PRICE);
+	*state = fx;
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_funds(state, 10 * 1000000LL);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	gw_core_close(fx->core);
+	th_rmtree(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static void
+test_send_ok(void **state)
+{
+	struct fx                   *fx = *state;
+	Relay__V1__SendReply        *r;
+	Relay__V1__GetMessageRequest g = RELAY__V1__GET_MESSAGE_REQUEST__INIT;
+	Relay__V1__Message          *m;
+	char                         long_body[200];
+
+	assert_int_equal(
+	    send_sms(fx, fx->key, "14155550100", "hello", NULL, &r), GW_OK);
+	assert_int_equal(strlen(r->sid), 34);
+	assert_memory_equal(r->sid, "SM", 2);
+	assert_string_equal(r->status, "queued");
+	assert_int_equal(r->cost_micros, PRICE);
+	assert_int_equal(r->segments, 1);
+	assert_string_equal(r->to, TO);
+	assert_string_equal(r->from, FROM); /* the account's default */
+	assert_int_equal(r->remaining_balance_micros, 10 * 1000000LL - PRICE);
+	assert_int_equal(balance(fx, fx->client), 10 * 1000000LL - PRICE);
+
+	g.sid = r->sid;
+	assert_int_equal(
+	    msg_call(fx, fx->key, "GetMessage", &g.base, &m), GW_OK);
+	assert_string_equal(m->body, "hello");
+	assert_string_equal(m->status, "queued");
+	assert_int_equal(m->cost_micros, PRICE);
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+
+	/* 161 GSM-7 characters: two segments, twice the price */
+	memset(long_body, 'a', 161);
+	long_body[161] = '\0';
+	assert_int_equal(send_sms(fx, fx->key, TO, long_body, NULL, &r), GW_OK);
+	assert_int_equal(r->segments, 2);
+	assert_int_equal(r->cost_micros, 2 * PRICE);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	/* 72 Cyrillic characters: UCS-2, over 70 units, 2 segments of 67 */
+	assert_int_equal(send_sms(fx, fx->key, TO,
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6"
+	                     "\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6\xD0\xB6",
+	                     NULL, &r),
+	    GW_OK);
+	assert_string_equal(r->encoding, "UCS-2");
+	assert_int_equal(r->segments, 2);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	assert_int_equal(ledger_check(fx, fx->client), 4); /* initial + 3 */
+	assert_int_equal(count_messages(fx, fx->key, NULL), 3);
+	assert_int_equal(count_messages(fx, fx->key, "queued"), 3);
+	assert_int_equal(count_messages(fx, fx->key, "failed"), 0);
+}
+
+#define N_FUNDED 25
+
+struct racer {
+	struct fx         *fx;
+	pthread_barrier_t *go;
+	const char        *idem;
+	const char        *body;
+	int                rc;
+	char               sid[40];
+};
+
+static void *
+race(void *arg)
+{
+	struct racer         *r = arg;
+	Relay__V1__SendReply *rep;
+
+	pthread_barrier_wait(r->go);
+	r->rc = send_sms(r->fx, r->fx->key, TO, r->body, r->idem, &rep);
+	if (r->rc == GW_OK) {
+		snprintf(r->sid, sizeof(r->sid), "%s", rep->sid);
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+	}
+	return NULL;
+}
+
+static int
+setup_exact(void **state)
+{
+	return setup_funds(state, N_FUNDED * PRICE);
+}
+
+/* With funds for exactly N and 4N concurrent sends, exactly N succeed,
+ * the balance ends at exactly 0 and the ledger still sums to it. */
+static void
+test_send_concurrent_exact_funds(void **state)
+{
+	struct fx        *fx = *state;
+	pthread_t         t[4 * N_FUNDED];
+	struct racer      r[4 * N_FUNDED];
+	pthread_barrier_t go;
+	int               ok = 0, nofunds = 0;
+
+	pthread_barrier_init(&go, NULL, 4 * N_FUNDED);
+	for (int i = 0; i < 4 * N_FUNDED; i++) {
+		r[i] = (struct racer) { .fx = fx, .go = &go, .body = "race" };
+		pthread_create(&t[i], NULL, race, &r[i]);
+	}
+	for (int i = 0; i < 4 * N_FUNDED; i++) {
+		pthread_join(t[i], NULL);
+		ok += r[i].rc == GW_OK;
+		nofunds += r[i].rc == GW_ENOFUNDS;
+	}
+	pthread_barrier_destroy(&go);
+	assert_int_equal(ok, N_FUNDED);
+	assert_int_equal(nofunds, 3 * N_FUNDED);
+	assert_int_equal(balance(fx, fx->client), 0);
+	assert_int_equal(ledger_check(fx, fx->client), 1 + N_FUNDED);
+	assert_int_equal(count_messages(fx, fx->key, NULL), N_FUNDED);
+}
+
+static void
+test_idempotency(void **state)
+{
+	struct fx             *fx = *state;
+	Relay__V1__SendReply  *a, *b;
+	int64_t                before = balance(fx, fx->client);
+	char                   msg[256];
+	Relay__V1__SendRequest req = RELAY__V1__SEND_REQUEST__INIT;
+
+	assert_int_equal(send_sms(fx, fx->key, TO, "once", "key-1", &a), GW_OK);
+	assert_false(a->replayed);
+	assert_int_equal(
+	    send_sms(fx, fx->key, "14155550100", "once", "key-1", &b), GW_OK);
+	assert_true(b->replayed);
+	assert_string_equal(a->sid, b->sid);
+	assert_int_equal(
+	    a->remaining_balance_micros, b->remaining_balance_micros);
+	assert_int_equal(balance(fx, fx->client), before - PRICE);
+	protobuf_c_message_free_unpacked(&a->base, NULL);
+	protobuf_c_message_free_unpacked(&b->base, NULL);
+
+	/* same key, another body: a conflict, and nothing charged */
+	req.to = TO;
+	req.body = "twice";
+	req.idempotency_key = "key-1";
+	assert_int_equal(call(fx, &relay__v1__messaging__descriptor, NULL,
+	                     fx->key, "Send", &req.base, NULL, msg),
+	    GW_ECONFLICT);
+	assert_non_null(strstr(msg, "idempotency_key"));
+	assert_int_equal(balance(fx, fx->client), before - PRICE);
+	/* a different key is a different message */
+	assert_int_equal(
+	    send_sms(fx, fx->key, TO, "once", "key-2", NULL), GW_OK);
+	assert_int_equal(balance(fx, fx->client), before - 2 * PRICE);
+	assert_int_equal(ledger_check(fx, fx->client), 3);
+}
+
+/* Racing requests with one key charge once and all see the same sid. */
+static void
+test_idempotency_concurrent(void **state)
+{
+	struct fx        *fx = *state;
+	pthread_t         t[16];
+	struct racer      r[16];
+	pthread_barrier_t go;
+	int64_t           before = balance(fx, fx->client);
+
+	pthread_barrier_init(&go, NULL, 16);
+	for (int i = 0; i < 16; i++) {
+		r[i] = (struct racer) {
+			.fx = fx, .go = &go, .body = "x", .idem = "same"
+		};
+		pthread_create(&t[i], NULL, race, &r[i]);
+	}
+	for (int i = 0; i < 16; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].rc, GW_OK);
+		assert_string_equal(r[i].sid, r[0].sid);
+	}
+	pthread_barrier_destroy(&go);
+	assert_int_equal(balance(fx, fx->client), before - PRICE);
+	assert_int_equal(count_messages(fx, fx->key, NULL), 1);
+}
+
+static void
+test_bad_input_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	char       big[2000];
+	int64_t    before = balance(fx, fx->client);
+	size_t     entries = ledger_check(fx, fx->client);
+	char       msg[256];
+	static const struct {
+		const char *key; /* NULL: the fixture's */
+		const char *to, *from, *body, *cb, *idem;
+		int         err;
+		const char *names; /* in the message */
+	} cases[] = {
+		{ "", TO, "", "hi", "", "", GW_EAUTH, "missing" },
+		{ "rk_nope", TO, "", "hi", "", "", GW_EAUTH, "invalid" },
+		{ NULL, "", "", "hi", "", "", GW_EINVAL, "to" },
+		{ NULL, "4155550100", "", "hi", "", "", GW_EINVAL, "to" },
+		{ NULL, "+1 415 555 0100", "", "hi", "", "", GW_EINVAL, "to" },
+		{ NULL, TO, "", "", "", "", GW_EINVAL, "body" },
+		{ NULL, TO, "", "\xC0\xAF", "", "", GW_EINVAL, "body" },
+		{ NULL, TO, "12", "hi", "", "", GW_EINVAL, "from" },
+		{ NULL, TO, "", "hi", "ftp://x.example", "", GW_EINVAL,
+		    "status_callback" },
+		{ NULL, TO, "", "hi", "", "bad\nkey", GW_EINVAL,
+		    "idempotency_key" },
+		{ NULL, "+447911123456", "", "hi", "", "", GW_ENOROUTE, "to" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		Relay__V1__SendRequest req = RELAY__V1__SEND_REQUEST__INIT;
+
+		req.to = (char *) cases[i].to;
+		req.from = (char *) cases[i].from;
+		req.body = (char *) cases[i].body;
+		req.status_callback = (char *) cases[i].cb;
+		req.idempotency_key = (char *) cases[i].idem;
+		assert_int_equal(
+		    call(fx, &relay__v1__messaging__descriptor, NULL,
+		        cases[i].key ? cases[i].key : fx->key, "Send",
+		        &req.base, NULL, msg),
+		    cases[i].err);
+		if (strstr(msg, cases[i].names) == NULL)
+			fail_msg("case %zu: '%s' does not name %s", i, msg,
+			    cases[i].names);
+	}
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(
+	    send_sms(fx, fx->key, TO, big, NULL, NULL), GW_ETOOBIG);
+	assert_int_equal(balance(fx, fx->client), before);
+	assert_int_equal(ledger_check(fx, fx->client), entries);
+	assert_int_equal(count_messages(fx, fx->key, NULL), 0);
+}
+
+static void
+test_no_funds(void **state)
+{
+	struct fx *fx = *state;
+
+	/* PRICE + 1 micros: one message, not two */
+	assert_int_equal(send_sms(fx, fx->key, TO, "1", NULL, NULL), GW_OK);
+	assert_int_equal(
+	    send_sms(fx, fx->key, TO, "2", NULL, NULL), GW_ENOFUNDS);
+	assert_int_equal(balance(fx, fx->client), 1);
+	assert_int_equal(ledger_check(fx, fx->client), 2);
+}
+
+static int
+setup_one_message(void **state)
+{
+	return setup_funds(state, PRICE + 1);
+}
+
+static void
+test_suspended_client(void **state)
+{
+	struct fx                        *fx = *state;
+	Relay__V1__SetClientStatusRequest s =
+	    RELAY__V1__SET_CLIENT_STATUS_REQUEST__INIT;
+	Relay__V1__Client *c;
+
+	assert_int_equal(send_sms(fx, fx->key, TO, "warm", NULL, NULL), GW_OK);
+	s.client_id = fx->client;
+	s.status = RELAY__V1__CLIENT_STATUS__CLIENT_SUSPENDED;
+	assert_int_equal(admin(fx, "SetClientStatus", &s.base, &c), GW_OK);
+	protobuf_c_message_free_unpacked(&c->base, NULL);
+	assert_int_equal(send_sms(fx, fx->key, TO, "no", NULL, NULL), GW_EPERM);
+	s.status = RELAY__V1__CLIENT_STATUS__CLIENT_ACTIVE;
+	assert_int_equal(admin(fx, "SetClientStatus", &s.base, &c), GW_OK);
+	protobuf_c_message_free_unpacked(&c->base, NULL);
+	assert_int_equal(send_sms(fx, fx->key, TO, "yes", NULL, NULL), GW_OK);
+	assert_int_equal(ledger_check(fx, fx->client), 3);
+}
+
+/* The key is cached after its first use; revoking it must still apply
+ * to the very next request. */
+static void
+test_revoked_key(void **state)
+{
+	struct fx           *fx = *state;
+	Relay__V1__IdRequest req = RELAY__V1__ID_REQUEST__INIT;
+	Relay__V1__ApiKey   *k;
+	char                 other[128];
+
+	make_key(fx, fx->client, other, sizeof(other));
+	assert_int_equal(send_sms(fx, fx->key, TO, "a", NULL, NULL), GW_OK);
+	assert_int_equal(send_sms(fx, other, TO, "b", NULL, NULL), GW_OK);
+	req.id = fx->key_id;
+	assert_int_equal(admin(fx, "RevokeKey", &req.base, &k), GW_OK);
+	protobuf_c_message_free_unpacked(&k->base, NULL);
+	assert_int_equal(send_sms(fx, fx->key, TO, "c", NULL, NULL), GW_EAUTH);
+	assert_int_equal(send_sms(fx, other, TO, "d", NULL, NULL), GW_OK);
+}
+
+static void
+test_other_clients_messages(void **state)
+{
+	struct fx                   *fx = *state;
+	Relay__V1__SendReply        *r;
+	Relay__V1__GetMessageRequest g = RELAY__V1__GET_MESSAGE_REQUEST__INIT;
+	char                         other[128], sid[40];
+	uint64_t                     c2 = make_client(fx, 1000000);
+
+	make_key(fx, c2, other, sizeof(other));
+	assert_int_equal(send_sms(fx, fx->key, TO, "mine", NULL, &r), GW_OK);
+	snprintf(sid, sizeof(sid), "%s", r->sid);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	g.sid = sid;
+	assert_int_equal(
+	    msg_call(fx, other, "GetMessage", &g.base, NULL), GW_ENOTFOUND);
+	assert_int_equal(count_messages(fx, other, NULL), 0);
+	/* right id, wrong random part */
+	sid[33] = sid[33] == '0' ? '1' : '0';
+	assert_int_equal(
+	    msg_call(fx, fx->key, "GetMessage", &g.base, NULL), GW_ENOTFOUND);
+	g.sid = "SMnothex";
+	assert_int_equal(
+	    msg_call(fx, fx->key, "GetMessage", &g.base, NULL), GW_EINVAL);
+	assert_int_equal(
+	    msg_call(fx, NULL, "GetMessage", &g.base, NULL), GW_EAUTH);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_send_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_send_concurrent_exact_funds, setup_exact, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_idempotency, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_idempotency_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_input_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_no_funds, setup_one_message, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_suspended_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_revoked_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_other_clients_messages, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

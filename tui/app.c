@@ -14,13 +14,12 @@
  * dashboard's refresh does not flicker.
  */
 #include <locale.h>
+#include <panel.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <panel.h>
 
 #include "gw/clock.h"
 #include "gw/err.h"
@@ -250,7 +249,7 @@ tui_call(struct tui_app *app, const char *what, const char *method,
 	*resp = NULL;
 	memset(&st, 0, sizeof(st));
 	if (atomic_load(&app->connected) == 0) {
-		app->last     = st;
+		app->last = st;
 		app->last.err = GW_EUNAVAIL;
 		snprintf(app->last.message, sizeof(app->last.message),
 		    "disconnected from relayd");
@@ -258,18 +257,18 @@ tui_call(struct tui_app *app, const char *what, const char *method,
 		    "%s: disconnected from relayd; reconnecting", what);
 		return GW_EUNAVAIL;
 	}
-	rc = rpc_invoke(app->rpc, &relay__v1__admin__descriptor, method, req,
-	    resp, &st);
+	rc = rpc_invoke(
+	    app->rpc, &relay__v1__admin__descriptor, method, req, resp, &st);
 	/* relayd writes its token file on first start: look again */
 	if (rc == GW_EAUTH && !app->token_fixed && token_load(app) == GW_OK) {
 		memset(&st, 0, sizeof(st));
-		rc = rpc_invoke(app->rpc, &relay__v1__admin__descriptor,
-		    method, req, resp, &st);
+		rc = rpc_invoke(app->rpc, &relay__v1__admin__descriptor, method,
+		    req, resp, &st);
 	}
 	if (rc == GW_OK)
 		return GW_OK;
-	*resp         = NULL;
-	app->last     = st;
+	*resp = NULL;
+	app->last = st;
 	app->last.err = rc;
 	if (app->last.message[0] == '\0')
 		snprintf(app->last.message, sizeof(app->last.message), "%s",
@@ -289,7 +288,7 @@ tui_probe(struct tui_app *app, const char *method)
 {
 	struct rpc_status st;
 	uint8_t          *out = NULL;
-	size_t            n   = 0;
+	size_t            n = 0;
 	int               rc;
 
 	if (atomic_load(&app->connected) == 0)
@@ -317,18 +316,19 @@ sleep_ms(int ms)
 static void *
 pinger(void *arg)
 {
-	struct tui_app          *app = arg;
-	Relay__V1__PingRequest   req = RELAY__V1__PING_REQUEST__INIT;
-	Relay__V1__PingReply    *rep;
-	int                      rc;
+	struct tui_app        *app = arg;
+	Relay__V1__PingRequest req = RELAY__V1__PING_REQUEST__INIT;
+	Relay__V1__PingReply  *rep;
+	int                    rc;
 
 	while (!atomic_load(&app->stop)) {
 		rep = NULL;
-		rc  = rpc_invoke(app->ping, &relay__v1__health__descriptor,
-                    "Ping", &req.base, (ProtobufCMessage **) &rep, NULL);
+		rc = rpc_invoke(app->ping, &relay__v1__health__descriptor,
+		    "Ping", &req.base, (ProtobufCMessage **) &rep, NULL);
 		tui_free(rep);
 		atomic_store(&app->connected, rc == GW_OK ? 1 : 0);
-		for (int t = 0; t < TUI_PING_PERIOD_MS && !atomic_load(&app->stop);
+		for (int t = 0;
+		     t < TUI_PING_PERIOD_MS && !atomic_load(&app->stop);
 		     t += 50) {
 			/* a main-thread failure asks for an early probe */
 			if (rc == GW_OK && atomic_load(&app->connected) == 0)
@@ -364,17 +364,17 @@ draw_title(struct tui_app *app, int cols)
 	mvaddstr(0, 0, " Relay ");
 	x = 7;
 	for (int i = 0; i < NTABS; i++) {
-		char  lab[32];
-		bool  cur = app->screen == tabs[i] ||
-                    (app->screen->hidden && app->depth > 0 &&
-                        app->stack[app->depth - 1] == tabs[i]);
-		int   n   = snprintf(lab, sizeof(lab), " %d%s ", i + 1,
-                    tabs[i]->title);
+		char lab[32];
+		bool cur = app->screen == tabs[i] ||
+		    (app->screen->hidden && app->depth > 0 &&
+		        app->stack[app->depth - 1] == tabs[i]);
+		int n =
+		    snprintf(lab, sizeof(lab), " %d%s ", i + 1, tabs[i]->title);
 
 		if (x + n >= cols - (int) strlen(conn))
 			break;
 		attrset(cur ? tui_attr(app, TUI_C_TAB) | A_REVERSE
-			    : tui_attr(app, TUI_C_TITLE));
+		            : tui_attr(app, TUI_C_TITLE));
 		if (!app->color && cur)
 			attrset(A_BOLD);
 		mvaddstr(0, x, lab);
@@ -402,8 +402,8 @@ draw_status(struct tui_app *app, int y, int cols)
 	if (app->status[0] == '\0')
 		return;
 	attrset(app->status_kind == TUI_ERROR ? tui_attr(app, TUI_C_ERR)
-		: app->status_kind == TUI_OK  ? tui_attr(app, TUI_C_OK)
-					      : A_NORMAL);
+	        : app->status_kind == TUI_OK  ? tui_attr(app, TUI_C_OK)
+	                                      : A_NORMAL);
 	mvaddnstr(y, 1, app->status, cols - 2);
 	attrset(A_NORMAL);
 }
@@ -445,15 +445,14 @@ legend_width(const char *s)
 static void
 draw_legend(struct tui_app *app, int y, int cols)
 {
-	const char *sl   = app->screen->legend;
+	const char *sl = app->screen->legend;
 	const char *back = "Esc Back";
-	int         gx   = cols - (int) strlen(global_legend) - 1;
+	int         gx = cols - (int) strlen(global_legend) - 1;
 
 	move(y, 0);
 	clrtoeol();
 	/* "Esc Back" only where it fits beside the screen's own keys */
-	if (app->depth > 0 &&
-	    legend_width(sl) + legend_width(back) + 1 <= gx) {
+	if (app->depth > 0 && legend_width(sl) + legend_width(back) + 1 <= gx) {
 		legend_items(app, y, gx - legend_width(back) - 1, gx, back);
 		gx -= legend_width(back) + 1;
 	}
@@ -484,8 +483,8 @@ draw_screen(struct tui_app *app, int y, int h, int cols)
 	attrset(A_NORMAL);
 	if (s->table != NULL && s->table->filter[0] != '\0') {
 		char f[TUI_FILTER_MAX + 16];
-		int  n = snprintf(f, sizeof(f), " filter: %s ",
-                    s->table->filter);
+		int  n =
+		    snprintf(f, sizeof(f), " filter: %s ", s->table->filter);
 
 		if (n < cols / 2)
 			mvaddstr(y, cols - n - 1, f);
@@ -540,7 +539,7 @@ tui_goto(struct tui_app *app, const struct tui_screen *screen)
 			app->depth--;
 		}
 		app->stack[app->depth++] = app->screen;
-		app->screen              = screen;
+		app->screen = screen;
 	}
 	load(app);
 }
@@ -573,8 +572,8 @@ command(struct tui_app *app)
 {
 	const char *names[NTABS];
 	char        buf[64] = "";
-	int         hit     = -1;
-	int         nhit    = 0;
+	int         hit = -1;
+	int         nhit = 0;
 
 	if (!tui_prompt(app, ":", buf, sizeof(buf), NULL))
 		return;
@@ -714,9 +713,9 @@ app_init(struct tui_app *app, const char *url, const char *state_dir)
 	atomic_init(&app->stop, false);
 	atomic_init(&app->connected, -1);
 	app->seen_connected = -1;
-	app->state_dir      = state_dir;
-	app->token_fixed    = env != NULL && env[0] != '\0';
-	app->screen         = &tui_scr_dashboard;
+	app->state_dir = state_dir;
+	app->token_fixed = env != NULL && env[0] != '\0';
+	app->screen = &tui_scr_dashboard;
 	if (url != NULL)
 		snprintf(app->url, sizeof(app->url), "%s", url);
 	else
@@ -755,8 +754,8 @@ tui_app_run(const char *url, const char *state_dir)
 
 	setlocale(LC_ALL, "");
 	if ((rc = app_init(&app, url, state_dir)) != GW_OK) {
-		fprintf(stderr, "relay-tui: %s: %s\n", app.url,
-		    gw_strerror(rc));
+		fprintf(
+		    stderr, "relay-tui: %s: %s\n", app.url, gw_strerror(rc));
 		app_fini(&app);
 		return 1;
 	}

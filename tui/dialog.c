@@ -12,13 +12,12 @@
  * PCRE2 pattern, a Twilio SID) comes back as its message, which the
  * caller hands to the next tui_form_run so it shows inside the form.
  */
-#include <stdlib.h>
-#include <string.h>
-#include <wchar.h>
-
 #include <form.h>
 #include <menu.h>
 #include <panel.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
 
 #include "gw/e164.h"
 #include "gw/err.h"
@@ -173,15 +172,19 @@ check(struct tui_field *f, char *msg, size_t len)
 	switch (f->kind) {
 	case TUI_F_MONEY:
 		if (gw_money_parse(f->value, &m) != GW_OK || m < 0) {
-			snprintf(msg, len, "%s: an amount like 10.00 or 0.0075 "
-			    "(at most 6 decimals)", f->label);
+			snprintf(msg, len,
+			    "%s: an amount like 10.00 or 0.0075 "
+			    "(at most 6 decimals)",
+			    f->label);
 			return false;
 		}
 		break;
 	case TUI_F_SMONEY:
 		if (gw_money_parse(f->value, &m) != GW_OK || m == 0) {
-			snprintf(msg, len, "%s: a non-zero amount like 5.00 or "
-			    "-2.50", f->label);
+			snprintf(msg, len,
+			    "%s: a non-zero amount like 5.00 or "
+			    "-2.50",
+			    f->label);
 			return false;
 		}
 		break;
@@ -200,8 +203,10 @@ check(struct tui_field *f, char *msg, size_t len)
 		break;
 	case TUI_F_E164:
 		if (gw_e164_normalize(f->value, strlen(f->value), e) != GW_OK) {
-			snprintf(msg, len, "%s: not an E.164 number "
-			    "(+14155550100)", f->label);
+			snprintf(msg, len,
+			    "%s: not an E.164 number "
+			    "(+14155550100)",
+			    f->label);
 			return false;
 		}
 		snprintf(f->value, sizeof(f->value), "%s", e);
@@ -232,8 +237,8 @@ form_hint(struct tui_app *app, struct dlg *d, int y, const char *err)
 }
 
 bool
-tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
-    int n, const char *err)
+tui_form_run(struct tui_app *app, const char *title, struct tui_field *f, int n,
+    const char *err)
 {
 	struct dlg d;
 	FIELD     *fields[16];
@@ -273,8 +278,7 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 		if (f[i].kind == TUI_F_CHOICE) {
 			choice[i] = choice_index(&f[i], f[i].value);
 			field_opts_off(fields[i], O_EDIT);
-			set_field_buffer(fields[i], 0,
-			    f[i].choices[choice[i]]);
+			set_field_buffer(fields[i], 0, f[i].choices[choice[i]]);
 		} else {
 			field_opts_off(fields[i], O_STATIC);
 			set_max_field(fields[i], (int) sizeof(f[i].value) - 1);
@@ -284,8 +288,8 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 		}
 	}
 	fields[n] = NULL;
-	form      = new_form(fields);
-	sub       = derwin(d.win, n, fw, 2, lw + 5);
+	form = new_form(fields);
+	sub = derwin(d.win, n, fw, 2, lw + 5);
 	set_form_win(form, d.win);
 	set_form_sub(form, sub);
 	post_form(form);
@@ -298,9 +302,10 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 	form_hint(app, &d, n + 3, err != NULL ? err : "");
 	for (int i = 0; i < n; i++)
 		has_choice |= f[i].kind == TUI_F_CHOICE;
-	mvwaddnstr(d.win, n + 6, 2, has_choice
-		? "Enter save  Tab/Up/Down move  Space/<> choose  Esc cancel"
-		: "Enter save  Tab/Up/Down move  ^U clear  Esc cancel",
+	mvwaddnstr(d.win, n + 6, 2,
+	    has_choice
+	        ? "Enter save  Tab/Up/Down move  Space/<> choose  Esc cancel"
+	        : "Enter save  Tab/Up/Down move  ^U clear  Esc cancel",
 	    d.w - 4);
 	curs_set(1);
 	pos_form_cursor(form);
@@ -313,7 +318,7 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 		doupdate();
 		pos_form_cursor(form);
 		wrefresh(d.win);
-		rc  = dlg_key(app, &d, &wc);
+		rc = dlg_key(app, &d, &wc);
 		cur = field_index(current_field(form));
 		if (rc == ERR)
 			continue;
@@ -335,15 +340,16 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 				if (f[cur].kind == TUI_F_CHOICE) {
 					int nc = choice_count(&f[cur]);
 
-					choice[cur] = (choice[cur] +
-                                            (wc == KEY_LEFT ? nc - 1 : 1)) %
-                                            nc;
+					choice[cur] =
+					    (choice[cur] +
+					        (wc == KEY_LEFT ? nc - 1 : 1)) %
+					    nc;
 					set_field_buffer(fields[cur], 0,
 					    f[cur].choices[choice[cur]]);
 				} else {
-					form_driver(form, wc == KEY_LEFT
-						? REQ_PREV_CHAR
-						: REQ_NEXT_CHAR);
+					form_driver(form,
+					    wc == KEY_LEFT ? REQ_PREV_CHAR
+					                   : REQ_NEXT_CHAR);
 				}
 				break;
 			case KEY_BACKSPACE:
@@ -389,8 +395,8 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 			goto submit;
 		case ' ':
 			if (f[cur].kind == TUI_F_CHOICE) {
-				choice[cur] = (choice[cur] + 1) %
-				    choice_count(&f[cur]);
+				choice[cur] =
+				    (choice[cur] + 1) % choice_count(&f[cur]);
 				set_field_buffer(fields[cur], 0,
 				    f[cur].choices[choice[cur]]);
 				continue;
@@ -416,7 +422,7 @@ tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
 				set_current_field(form, fields[i]);
 				form_driver(form, REQ_END_LINE);
 				fresh = false;
-				ok    = false;
+				ok = false;
 				break;
 			}
 		}
@@ -457,8 +463,9 @@ tui_confirm(struct tui_app *app, const char *title, const char *text)
 			yes = true;
 			break;
 		}
-		if (rc == OK && (wc == 'n' || wc == 'N' || wc == 27 ||
-				    wc == 'q' || wc == '\r' || wc == '\n'))
+		if (rc == OK &&
+		    (wc == 'n' || wc == 'N' || wc == 27 || wc == 'q' ||
+		        wc == '\r' || wc == '\n'))
 			break;
 	}
 	dlg_close(app, &d);
@@ -466,8 +473,8 @@ tui_confirm(struct tui_app *app, const char *title, const char *text)
 }
 
 void
-tui_message(struct tui_app *app, const char *title, const char *const *lines,
-    int n)
+tui_message(
+    struct tui_app *app, const char *title, const char *const *lines, int n)
 {
 	struct dlg d;
 	int        w = 40;
@@ -489,8 +496,9 @@ tui_message(struct tui_app *app, const char *title, const char *const *lines,
 		update_panels();
 		doupdate();
 		rc = dlg_key(app, &d, &wc);
-		if (rc == OK && (wc == 27 || wc == '\r' || wc == '\n' ||
-				    wc == 'q' || wc == ' '))
+		if (rc == OK &&
+		    (wc == 27 || wc == '\r' || wc == '\n' || wc == 'q' ||
+		        wc == ' '))
 			break;
 		if (rc == KEY_CODE_YES && wc == KEY_ENTER)
 			break;
@@ -508,9 +516,9 @@ tui_pick(struct tui_app *app, const char *title, const char *const *items,
 	ITEM     **it;
 	MENU      *menu;
 	WINDOW    *sub;
-	int        w      = 30;
+	int        w = 30;
 	int        chosen = -1;
-	bool       done   = false;
+	bool       done = false;
 
 	if (n <= 0)
 		return -1;
@@ -521,7 +529,7 @@ tui_pick(struct tui_app *app, const char *title, const char *const *items,
 	if (dlg_open(app, &d, n + 4, w, title) != GW_OK)
 		goto out_items;
 	menu = new_menu(it);
-	sub  = derwin(d.win, n, w - 4, 2, 2);
+	sub = derwin(d.win, n, w - 4, 2, 2);
 	set_menu_win(menu, d.win);
 	set_menu_sub(menu, sub);
 	set_menu_mark(menu, "> ");
@@ -544,14 +552,14 @@ tui_pick(struct tui_app *app, const char *title, const char *const *items,
 				menu_driver(menu, REQ_UP_ITEM);
 			else if (wc == KEY_ENTER) {
 				chosen = item_index(current_item(menu));
-				done   = true;
+				done = true;
 			}
 		} else if (rc == OK) {
 			if (wc == 27 || wc == 'q')
 				done = true;
 			else if (wc == '\r' || wc == '\n') {
 				chosen = item_index(current_item(menu));
-				done   = true;
+				done = true;
 			} else if (wc > 32 && wc < 127)
 				menu_driver(menu, (int) wc); /* pattern match */
 		}
@@ -576,7 +584,7 @@ tui_prompt(struct tui_app *app, const char *prefix, char *buf, size_t len,
 	bool ok = false;
 
 	app->prompt_prefix = prefix;
-	app->prompt_buf    = buf;
+	app->prompt_buf = buf;
 	curs_set(1);
 	for (;;) {
 		wint_t wc;
@@ -633,7 +641,7 @@ tui_prompt(struct tui_app *app, const char *prefix, char *buf, size_t len,
 			on_change(app, buf);
 	}
 	app->prompt_prefix = NULL;
-	app->prompt_buf    = NULL;
+	app->prompt_buf = NULL;
 	curs_set(0);
 	return ok;
 }

@@ -19,7 +19,8 @@ usage(FILE *f)
 	    "                   default ipc://<state dir>/relayd.ipc\n"
 	    "  --state-dir DIR  relayd's state dir     env RELAY_STATE_DIR, "
 	    "default ./var\n"
-	    "The admin token is RELAY_ADMIN_TOKEN or <state dir>/admin.token.\n");
+	    "The admin token is RELAY_ADMIN_TOKEN or <state "
+	    "dir>/admin.token.\n");
 }
 
 int
@@ -31,7 +32,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *url       = NULL;
+	const char *url = NULL;
 	const char *state_dir = NULL;
 	int         c;
 

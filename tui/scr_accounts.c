@@ -23,7 +23,7 @@ static const struct tui_col cols[] = {
 
 static const char *const kinds[] = { "twilio", "flowroute", "sandbox", NULL };
 
-static struct tui_table       accts;
+static struct tui_table        accts;
 static Relay__V1__AccountList *list;
 static bool                    inited;
 
@@ -50,7 +50,7 @@ accounts_load(struct tui_app *app)
 		inited = true;
 	}
 	if (tui_call(app, "list accounts", "ListAccounts", &req.base,
-		(ProtobufCMessage **) &out) != GW_OK)
+	        (ProtobufCMessage **) &out) != GW_OK)
 		return;
 	tui_table_sel_id(&accts, &keep);
 	tui_free(list);
@@ -58,7 +58,7 @@ accounts_load(struct tui_app *app)
 	tui_table_clear(&accts);
 	for (size_t i = 0; i < list->n_accounts; i++) {
 		const Relay__V1__Account *a = list->accounts[i];
-		char id[24];
+		char                      id[24];
 		const char *cells[6] = { id, tui_account_kind_name(a->kind),
 			a->sid, a->from_number, a->has_token ? "yes" : "no",
 			a->description };
@@ -90,7 +90,9 @@ static void
 create_account(struct tui_app *app)
 {
 	struct tui_field f[] = {
-		{ .label = "Kind", .kind = TUI_F_CHOICE, .choices = kinds,
+		{ .label = "Kind",
+		    .kind = TUI_F_CHOICE,
+		    .choices = kinds,
 		    .value = "twilio" },
 		{ .label = "SID / access key", .kind = TUI_F_TEXT },
 		{ .label = "Token", .kind = TUI_F_SECRET },
@@ -114,13 +116,13 @@ create_account(struct tui_app *app)
 			req.kind = RELAY__V1__ACCOUNT_KIND__ACCOUNT_FLOWROUTE;
 		else
 			req.kind = RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX;
-		req.sid         = f[1].value;
-		req.token       = f[2].value;
-		req.base_url    = f[3].value;
+		req.sid = f[1].value;
+		req.token = f[2].value;
+		req.base_url = f[3].value;
 		req.from_number = f[4].value;
 		req.description = f[5].value;
-		rc = tui_call(app, "create account", "CreateAccount",
-		    &req.base, (ProtobufCMessage **) &out);
+		rc = tui_call(app, "create account", "CreateAccount", &req.base,
+		    (ProtobufCMessage **) &out);
 		if (rc == GW_OK) {
 			tui_status(app, TUI_OK, "%s account #%llu created%s",
 			    tui_account_kind_name(out->kind),
@@ -142,17 +144,18 @@ delete_account(struct tui_app *app, const Relay__V1__Account *a)
 	Relay__V1__Account  *out;
 	char                 q[200];
 
-	snprintf(q, sizeof(q), "Delete %s account #%llu %s? Routing rules "
+	snprintf(q, sizeof(q),
+	    "Delete %s account #%llu %s? Routing rules "
 	    "that use it must be deleted first.",
 	    tui_account_kind_name(a->kind), (unsigned long long) a->id, a->sid);
 	if (!tui_confirm(app, "Delete account", q))
 		return;
 	req.id = a->id;
 	if (tui_call(app, "delete account", "DeleteAccount", &req.base,
-		(ProtobufCMessage **) &out) != GW_OK)
+	        (ProtobufCMessage **) &out) != GW_OK)
 		return;
-	tui_status(app, TUI_OK, "account #%llu deleted",
-	    (unsigned long long) out->id);
+	tui_status(
+	    app, TUI_OK, "account #%llu deleted", (unsigned long long) out->id);
 	tui_free(out);
 	tui_reload(app);
 }
@@ -194,7 +197,8 @@ accounts_key(struct tui_app *app, int ch)
 		create_account(app);
 		return true;
 	case 'e':
-		tui_status(app, TUI_INFO, "editing needs an UpdateAccount RPC "
+		tui_status(app, TUI_INFO,
+		    "editing needs an UpdateAccount RPC "
 		    "(not yet in relayd): add a new account, then delete");
 		return true;
 	case 'd':
@@ -214,11 +218,11 @@ accounts_key(struct tui_app *app, int ch)
 }
 
 const struct tui_screen tui_scr_accounts = {
-	.name    = "accounts",
-	.title   = "Accounts",
-	.legend  = "n New|e Edit|d Delete|Enter Details",
-	.table   = &accts,
-	.load    = accounts_load,
-	.key     = accounts_key,
+	.name = "accounts",
+	.title = "Accounts",
+	.legend = "n New|e Edit|d Delete|Enter Details",
+	.table = &accts,
+	.load = accounts_load,
+	.key = accounts_key,
 	.heading = accounts_heading,
 };

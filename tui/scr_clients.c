@@ -29,8 +29,8 @@ static const struct tui_col ledger_cols[] = {
 	{ "Reason", 0, 0 },
 };
 
-static struct tui_table      clients;
-static struct tui_table      ledger;
+static struct tui_table       clients;
+static struct tui_table       ledger;
 static Relay__V1__ClientList *list;
 static Relay__V1__Client     *ledger_client;
 static int64_t                ledger_sum;
@@ -66,7 +66,7 @@ clients_load(struct tui_app *app)
 
 	init_once();
 	if (tui_call(app, "list clients", "ListClients", &req.base,
-		(ProtobufCMessage **) &out) != GW_OK)
+	        (ProtobufCMessage **) &out) != GW_OK)
 		return;
 	tui_table_sel_id(&clients, &keep);
 	tui_free(list);
@@ -74,9 +74,9 @@ clients_load(struct tui_app *app)
 	tui_table_clear(&clients);
 	for (size_t i = 0; i < list->n_clients; i++) {
 		const Relay__V1__Client *c = list->clients[i];
-		char id[24], bal[GW_MONEY_STRLEN], upd[32];
-		const char *cells[5] = { id, c->name, bal,
-			tui_client_status_name(c->status), upd };
+		char                     id[24], bal[GW_MONEY_STRLEN], upd[32];
+		const char              *cells[5] = { id, c->name, bal,
+			             tui_client_status_name(c->status), upd };
 
 		snprintf(id, sizeof(id), "%llu", (unsigned long long) c->id);
 		gw_money_format(c->balance_micros, bal);
@@ -105,7 +105,8 @@ create_client(struct tui_app *app)
 {
 	struct tui_field f[] = {
 		{ .label = "Name", .kind = TUI_F_TEXT, .required = true },
-		{ .label = "Opening balance", .kind = TUI_F_MONEY,
+		{ .label = "Opening balance",
+		    .kind = TUI_F_MONEY,
 		    .value = "0.00" },
 		{ .label = "Status callback URL", .kind = TUI_F_TEXT },
 		{ .label = "Inbound URL", .kind = TUI_F_TEXT },
@@ -122,17 +123,19 @@ create_client(struct tui_app *app)
 			return;
 		if (f[1].value[0] != '\0')
 			gw_money_parse(f[1].value, &bal);
-		req.name                = f[0].value;
-		req.balance_micros      = bal;
+		req.name = f[0].value;
+		req.balance_micros = bal;
 		req.status_callback_url = f[2].value;
-		req.inbound_url         = f[3].value;
+		req.inbound_url = f[3].value;
 		if (tui_call(app, "create client", "CreateClient", &req.base,
-			(ProtobufCMessage **) &out) == GW_OK) {
+		        (ProtobufCMessage **) &out) == GW_OK) {
 			char b[GW_MONEY_STRLEN];
 
-			tui_status(app, TUI_OK, "client #%llu \"%s\" created, "
-			    "balance %s", (unsigned long long) out->id,
-			    out->name, gw_money_format(out->balance_micros, b));
+			tui_status(app, TUI_OK,
+			    "client #%llu \"%s\" created, "
+			    "balance %s",
+			    (unsigned long long) out->id, out->name,
+			    gw_money_format(out->balance_micros, b));
 			clients.sel = 0;
 			tui_reload(app);
 			/* select the new client */
@@ -171,26 +174,30 @@ change_balance(struct tui_app *app, uint64_t id, const char *name, bool topup)
 			return;
 		gw_money_parse(f[0].value, &amt);
 		if (topup && amt <= 0) {
-			snprintf(err, sizeof(err), "Amount: a top-up is "
+			snprintf(err, sizeof(err),
+			    "Amount: a top-up is "
 			    "more than 0");
 			continue;
 		}
-		req.client_id     = id;
-		req.change        = topup ? RELAY__V1__BALANCE_CHANGE__BALANCE_TOPUP
-					  : RELAY__V1__BALANCE_CHANGE__BALANCE_ADJUST;
+		req.client_id = id;
+		req.change = topup ? RELAY__V1__BALANCE_CHANGE__BALANCE_TOPUP
+		                   : RELAY__V1__BALANCE_CHANGE__BALANCE_ADJUST;
 		req.amount_micros = amt;
-		req.reason        = f[1].value;
+		req.reason = f[1].value;
 		if (tui_call(app, topup ? "top-up" : "adjust", "ChangeBalance",
-			&req.base, (ProtobufCMessage **) &out) == GW_OK) {
+		        &req.base, (ProtobufCMessage **) &out) == GW_OK) {
 			char a[GW_MONEY_STRLEN], b[GW_MONEY_STRLEN];
 
-			tui_status(app, TUI_OK, "client #%llu: %s %s, balance "
-			    "now %s", (unsigned long long) id,
+			tui_status(app, TUI_OK,
+			    "client #%llu: %s %s, balance "
+			    "now %s",
+			    (unsigned long long) id,
 			    topup ? "topped up" : "adjusted",
 			    gw_money_format(amt, a),
 			    out->client != NULL
-				? gw_money_format(out->client->balance_micros, b)
-				: "?");
+			        ? gw_money_format(
+			              out->client->balance_micros, b)
+			        : "?");
 			tui_free(out);
 			tui_reload(app);
 			return;
@@ -209,15 +216,15 @@ set_status(struct tui_app *app, const Relay__V1__Client *c)
 	char q[200];
 
 	snprintf(q, sizeof(q), "%s client #%llu \"%s\"?%s",
-	    suspend ? "Suspend" : "Resume", (unsigned long long) c->id,
-	    c->name, suspend ? " Its API keys stop working until resumed." : "");
+	    suspend ? "Suspend" : "Resume", (unsigned long long) c->id, c->name,
+	    suspend ? " Its API keys stop working until resumed." : "");
 	if (!tui_confirm(app, suspend ? "Suspend client" : "Resume client", q))
 		return;
 	req.client_id = c->id;
-	req.status    = suspend ? RELAY__V1__CLIENT_STATUS__CLIENT_SUSPENDED
-			     : RELAY__V1__CLIENT_STATUS__CLIENT_ACTIVE;
+	req.status = suspend ? RELAY__V1__CLIENT_STATUS__CLIENT_SUSPENDED
+	                     : RELAY__V1__CLIENT_STATUS__CLIENT_ACTIVE;
 	if (tui_call(app, suspend ? "suspend" : "resume", "SetClientStatus",
-		&req.base, (ProtobufCMessage **) &out) != GW_OK)
+	        &req.base, (ProtobufCMessage **) &out) != GW_OK)
 		return;
 	tui_status(app, TUI_OK, "client #%llu is now %s",
 	    (unsigned long long) out->id, tui_client_status_name(out->status));
@@ -267,12 +274,12 @@ clients_key(struct tui_app *app, int ch)
 }
 
 const struct tui_screen tui_scr_clients = {
-	.name    = "clients",
-	.title   = "Clients",
-	.legend  = "n New|t Top-up|a Adjust|s Suspend|Enter Ledger|k Keys",
-	.table   = &clients,
-	.load    = clients_load,
-	.key     = clients_key,
+	.name = "clients",
+	.title = "Clients",
+	.legend = "n New|t Top-up|a Adjust|s Suspend|Enter Ledger|k Keys",
+	.table = &clients,
+	.load = clients_load,
+	.key = clients_key,
 	.heading = clients_heading,
 };
 
@@ -302,25 +309,26 @@ ledger_load(struct tui_app *app)
 
 		req.client_id = app->ctx_client;
 		req.after_seq = after;
-		req.limit     = 1000;
+		req.limit = 1000;
 		if (tui_call(app, "ledger", "ListLedger", &req.base,
-			(ProtobufCMessage **) &out) != GW_OK)
+		        (ProtobufCMessage **) &out) != GW_OK)
 			break;
 		if (first && out->client != NULL) {
 			ledger_client = out->client;
-			out->client   = NULL;
-			ledger_sum    = out->sum_micros;
-			first         = false;
+			out->client = NULL;
+			ledger_sum = out->sum_micros;
+			first = false;
 		}
 		for (size_t i = 0; i < out->n_entries; i++) {
 			const Relay__V1__LedgerEntry *e = out->entries[i];
-			char s[24], w[32], a[GW_MONEY_STRLEN], b[GW_MONEY_STRLEN];
+			char s[24], w[32], a[GW_MONEY_STRLEN],
+			    b[GW_MONEY_STRLEN];
 			const char *cells[6] = { s, w,
 				tui_ledger_kind_name(e->kind), a, b,
 				e->reason };
 
-			snprintf(s, sizeof(s), "%llu",
-			    (unsigned long long) e->seq);
+			snprintf(
+			    s, sizeof(s), "%llu", (unsigned long long) e->seq);
 			tui_fmt_time(e->created_unix_ms, w, sizeof(w));
 			gw_money_format(e->amount_micros, a);
 			gw_money_format(e->balance_after_micros, b);
@@ -352,7 +360,7 @@ ledger_heading(struct tui_app *app, char *buf, size_t len)
 	    gw_money_format(ledger_client->balance_micros, b),
 	    gw_money_format(ledger_sum, s),
 	    ledger_sum == ledger_client->balance_micros ? " (ok)"
-							: " (MISMATCH)");
+	                                                : " (MISMATCH)");
 }
 
 static bool
@@ -363,8 +371,8 @@ ledger_key(struct tui_app *app, int ch)
 	switch (ch) {
 	case 't':
 	case 'a':
-		change_balance(app, ledger_client->id, ledger_client->name,
-		    ch == 't');
+		change_balance(
+		    app, ledger_client->id, ledger_client->name, ch == 't');
 		return true;
 	default:
 		return false;
@@ -372,12 +380,12 @@ ledger_key(struct tui_app *app, int ch)
 }
 
 const struct tui_screen tui_scr_ledger = {
-	.name    = "ledger",
-	.title   = "Ledger",
-	.legend  = "t Top-up|a Adjust|r Reload",
-	.hidden  = true,
-	.table   = &ledger,
-	.load    = ledger_load,
-	.key     = ledger_key,
+	.name = "ledger",
+	.title = "Ledger",
+	.legend = "t Top-up|a Adjust|r Reload",
+	.hidden = true,
+	.table = &ledger,
+	.load = ledger_load,
+	.key = ledger_key,
 	.heading = ledger_heading,
 };

@@ -17,8 +17,8 @@
 #include "tui_impl.h"
 
 #define STATS_METHOD "relay.v1.Admin/GetStats"
-#define LOW_BALANCE  (1 * GW_MICROS_PER_UNIT)
-#define LOW_MAX      32
+#define LOW_BALANCE (1 * GW_MICROS_PER_UNIT)
+#define LOW_MAX 32
 
 struct low {
 	uint64_t id;
@@ -53,7 +53,7 @@ low_cmp(const void *x, const void *y)
 static void
 dash_load(struct tui_app *app)
 {
-	Relay__V1__Empty           e  = RELAY__V1__EMPTY__INIT;
+	Relay__V1__Empty           e = RELAY__V1__EMPTY__INIT;
 	Relay__V1__ListKeysRequest kr = RELAY__V1__LIST_KEYS_REQUEST__INIT;
 	Relay__V1__ClientList     *cl;
 	Relay__V1__KeyList        *kl;
@@ -62,12 +62,12 @@ dash_load(struct tui_app *app)
 	Relay__V1__TnList         *tl;
 
 	if (tui_call(app, "dashboard", "ListClients", &e.base,
-		(ProtobufCMessage **) &cl) != GW_OK)
+	        (ProtobufCMessage **) &cl) != GW_OK)
 		return;
 	d.clients = cl->n_clients;
 	d.active = d.suspended = 0;
 	d.total = 0;
-	d.nlow  = 0;
+	d.nlow = 0;
 	for (size_t i = 0; i < cl->n_clients; i++) {
 		const Relay__V1__Client *c = cl->clients[i];
 
@@ -79,38 +79,38 @@ dash_load(struct tui_app *app)
 		if (c->balance_micros < LOW_BALANCE && d.nlow < LOW_MAX) {
 			struct low *l = &d.low[d.nlow++];
 
-			l->id      = c->id;
+			l->id = c->id;
 			l->balance = c->balance_micros;
-			l->status  = c->status;
+			l->status = c->status;
 			snprintf(l->name, sizeof(l->name), "%s", c->name);
 		}
 	}
 	qsort(d.low, (size_t) d.nlow, sizeof(d.low[0]), low_cmp);
 	tui_free(cl);
 	if (tui_call(app, "dashboard", "ListKeys", &kr.base,
-		(ProtobufCMessage **) &kl) == GW_OK) {
-		d.keys        = kl->n_keys;
+	        (ProtobufCMessage **) &kl) == GW_OK) {
+		d.keys = kl->n_keys;
 		d.keys_active = 0;
 		for (size_t i = 0; i < kl->n_keys; i++)
 			d.keys_active += kl->keys[i]->revoked_unix_ms == 0;
 		tui_free(kl);
 	}
 	if (tui_call(app, "dashboard", "ListAccounts", &e.base,
-		(ProtobufCMessage **) &al) == GW_OK) {
+	        (ProtobufCMessage **) &al) == GW_OK) {
 		d.accounts = al->n_accounts;
 		tui_free(al);
 	}
 	if (tui_call(app, "dashboard", "ListRoutes", &e.base,
-		(ProtobufCMessage **) &rl) == GW_OK) {
-		d.routes    = rl->n_routes;
+	        (ProtobufCMessage **) &rl) == GW_OK) {
+		d.routes = rl->n_routes;
 		d.routes_on = 0;
 		for (size_t i = 0; i < rl->n_routes; i++)
 			d.routes_on += rl->routes[i]->enabled != 0;
 		tui_free(rl);
 	}
 	if (tui_call(app, "dashboard", "ListTns", &e.base,
-		(ProtobufCMessage **) &tl) == GW_OK) {
-		d.tns          = tl->n_tns;
+	        (ProtobufCMessage **) &tl) == GW_OK) {
+		d.tns = tl->n_tns;
 		d.tns_assigned = 0;
 		for (size_t i = 0; i < tl->n_tns; i++)
 			d.tns_assigned += tl->tns[i]->client_id != 0;
@@ -119,10 +119,10 @@ dash_load(struct tui_app *app)
 	/* once per connection: relayd only gains methods on a restart */
 	if (!d.have || d.gen != app->conn_gen) {
 		d.stats = tui_probe(app, STATS_METHOD);
-		d.gen   = app->conn_gen;
+		d.gen = app->conn_gen;
 	}
-	d.have  = true;
-	d.at    = gw_now_ms();
+	d.have = true;
+	d.at = gw_now_ms();
 }
 
 static void
@@ -133,9 +133,8 @@ section(struct tui_app *app, WINDOW *w, int y, const char *title)
 	wattrset(w, A_NORMAL);
 }
 
-static void
-line(WINDOW *w, int y, int cols, const char *label, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static void line(WINDOW *w, int y, int cols, const char *label, const char *fmt,
+    ...) __attribute__((format(printf, 5, 6)));
 
 static void
 line(WINDOW *w, int y, int cols, const char *label, const char *fmt, ...)
@@ -154,7 +153,7 @@ line(WINDOW *w, int y, int cols, const char *label, const char *fmt, ...)
 static void
 dash_draw(struct tui_app *app, WINDOW *w, int y, int h, int cols)
 {
-	const char *na  = "not available yet";
+	const char *na = "not available yet";
 	int         end = y + h;
 	char        t[32], m[GW_MONEY_STRLEN];
 	time_t      now;
@@ -163,8 +162,9 @@ dash_draw(struct tui_app *app, WINDOW *w, int y, int h, int cols)
 	mvwaddstr(w, y, 1, "Dashboard");
 	wattrset(w, A_NORMAL);
 	if (!d.have) {
-		mvwaddnstr(w, y + 2, 3, tui_connected(app)
-			? "loading..." : "waiting for relayd...", cols - 4);
+		mvwaddnstr(w, y + 2, 3,
+		    tui_connected(app) ? "loading..." : "waiting for relayd...",
+		    cols - 4);
 		return;
 	}
 	now = (time_t) (d.at / 1000);
@@ -182,9 +182,10 @@ dash_draw(struct tui_app *app, WINDOW *w, int y, int h, int cols)
 	line(w, y + 4, cols, "Outbox depth", "%s", na);
 	line(w, y + 5, cols, "Failures", "%s", na);
 	section(app, w, y + 7, "Inventory");
-	line(w, y + 8, cols, "Clients", "%-5zu %zu active, %zu suspended; "
-	    "total balance %s", d.clients, d.active, d.suspended,
-	    gw_money_format(d.total, m));
+	line(w, y + 8, cols, "Clients",
+	    "%-5zu %zu active, %zu suspended; "
+	    "total balance %s",
+	    d.clients, d.active, d.suspended, gw_money_format(d.total, m));
 	line(w, y + 9, cols, "API keys", "%-5zu %zu active", d.keys,
 	    d.keys_active);
 	line(w, y + 10, cols, "Provider accounts", "%zu", d.accounts);
@@ -201,8 +202,8 @@ dash_draw(struct tui_app *app, WINDOW *w, int y, int h, int cols)
 		char b[GW_MONEY_STRLEN];
 
 		if (y + 16 + i == end && i + 1 < d.nlow) {
-			mvwprintw(w, y + 15 + i, 3, "... and %d more",
-			    d.nlow - i);
+			mvwprintw(
+			    w, y + 15 + i, 3, "... and %d more", d.nlow - i);
 			break;
 		}
 		if (d.low[i].balance <= 0)
@@ -216,10 +217,10 @@ dash_draw(struct tui_app *app, WINDOW *w, int y, int h, int cols)
 }
 
 const struct tui_screen tui_scr_dashboard = {
-	.name       = "dashboard",
-	.title      = "Dash",
-	.legend     = "r Reload|Tab Next|1-7 Screens",
+	.name = "dashboard",
+	.title = "Dash",
+	.legend = "r Reload|Tab Next|1-7 Screens",
 	.refresh_ms = 2000,
-	.load       = dash_load,
-	.draw       = dash_draw,
+	.load = dash_load,
+	.draw = dash_draw,
 };

@@ -18,7 +18,7 @@ static const struct tui_col cols[] = {
 	{ "Revoked", 0, 0 },
 };
 
-static struct tui_table   keys;
+static struct tui_table    keys;
 static Relay__V1__KeyList *list;
 static bool                inited;
 
@@ -46,7 +46,7 @@ keys_load(struct tui_app *app)
 	}
 	req.client_id = app->ctx_client;
 	if (tui_call(app, "list keys", "ListKeys", &req.base,
-		(ProtobufCMessage **) &out) != GW_OK)
+	        (ProtobufCMessage **) &out) != GW_OK)
 		return;
 	tui_table_sel_id(&keys, &keep);
 	tui_free(list);
@@ -54,13 +54,14 @@ keys_load(struct tui_app *app)
 	tui_table_clear(&keys);
 	for (size_t i = 0; i < list->n_keys; i++) {
 		const Relay__V1__ApiKey *k = list->keys[i];
-		char id[24], cl[24], cr[32], rv[32];
-		const char *cells[6] = { id, cl, k->prefix,
-			k->revoked_unix_ms != 0 ? "revoked" : "active", cr, rv };
+		char                     id[24], cl[24], cr[32], rv[32];
+		const char              *cells[6] = { id, cl, k->prefix,
+                        k->revoked_unix_ms != 0 ? "revoked" : "active", cr,
+			             rv };
 
 		snprintf(id, sizeof(id), "%llu", (unsigned long long) k->id);
-		snprintf(cl, sizeof(cl), "%llu",
-		    (unsigned long long) k->client_id);
+		snprintf(
+		    cl, sizeof(cl), "%llu", (unsigned long long) k->client_id);
 		tui_fmt_time(k->created_unix_ms, cr, sizeof(cr));
 		tui_fmt_time(k->revoked_unix_ms, rv, sizeof(rv));
 		tui_table_add(&keys, k->id, cells);
@@ -102,7 +103,7 @@ create_key(struct tui_app *app)
 		tui_parse_u64(f[0].value, &cid);
 		req.client_id = cid;
 		if (tui_call(app, "create key", "CreateKey", &req.base,
-			(ProtobufCMessage **) &out) == GW_OK) {
+		        (ProtobufCMessage **) &out) == GW_OK) {
 			char        l1[96], l3[300];
 			const char *lines[] = {
 				l1,
@@ -113,13 +114,17 @@ create_key(struct tui_app *app)
 				"be shown again.",
 			};
 
-			snprintf(l1, sizeof(l1), "API key #%llu for client "
-			    "#%llu:", (unsigned long long) out->key->id,
+			snprintf(l1, sizeof(l1),
+			    "API key #%llu for client "
+			    "#%llu:",
+			    (unsigned long long) out->key->id,
 			    (unsigned long long) cid);
 			snprintf(l3, sizeof(l3), "  %s", out->raw_key);
-			tui_status(app, TUI_OK, "key #%llu (%s...) created for "
-			    "client #%llu", (unsigned long long) out->key->id,
-			    out->key->prefix, (unsigned long long) cid);
+			tui_status(app, TUI_OK,
+			    "key #%llu (%s...) created for "
+			    "client #%llu",
+			    (unsigned long long) out->key->id, out->key->prefix,
+			    (unsigned long long) cid);
 			tui_message(app, "New API key", lines, 6);
 			memset(l3, 0, sizeof(l3));
 			memset(out->raw_key, 0, strlen(out->raw_key));
@@ -143,7 +148,8 @@ revoke_key(struct tui_app *app, const Relay__V1__ApiKey *k)
 		    (unsigned long long) k->id);
 		return;
 	}
-	snprintf(q, sizeof(q), "Revoke key #%llu (%s...) of client #%llu? "
+	snprintf(q, sizeof(q),
+	    "Revoke key #%llu (%s...) of client #%llu? "
 	    "Requests with it fail from now on; this cannot be undone.",
 	    (unsigned long long) k->id, k->prefix,
 	    (unsigned long long) k->client_id);
@@ -151,9 +157,10 @@ revoke_key(struct tui_app *app, const Relay__V1__ApiKey *k)
 		return;
 	req.id = k->id;
 	if (tui_call(app, "revoke key", "RevokeKey", &req.base,
-		(ProtobufCMessage **) &out) != GW_OK)
+	        (ProtobufCMessage **) &out) != GW_OK)
 		return;
-	tui_status(app, TUI_OK, "key #%llu revoked", (unsigned long long) out->id);
+	tui_status(
+	    app, TUI_OK, "key #%llu revoked", (unsigned long long) out->id);
 	tui_free(out);
 	tui_reload(app);
 }
@@ -186,11 +193,11 @@ keys_key(struct tui_app *app, int ch)
 }
 
 const struct tui_screen tui_scr_keys = {
-	.name    = "keys",
-	.title   = "Keys",
-	.legend  = "n New|d Revoke|A All clients",
-	.table   = &keys,
-	.load    = keys_load,
-	.key     = keys_key,
+	.name = "keys",
+	.title = "Keys",
+	.legend = "n New|d Revoke|A All clients",
+	.table = &keys,
+	.load = keys_load,
+	.key = keys_key,
 	.heading = keys_heading,
 };

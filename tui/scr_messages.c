@@ -44,9 +44,9 @@ messages_load(struct tui_app *app)
 	tui_table_clear(&msgs);
 	snprintf(msgs.empty, sizeof(msgs.empty), "%s",
 	    avail ? "relayd lists messages, but this relay-tui predates "
-		    "that RPC: upgrade relay-tui"
-		  : "Messages: not available yet (relayd has no message "
-		    "listing RPC)");
+	            "that RPC: upgrade relay-tui"
+	          : "Messages: not available yet (relayd has no message "
+	            "listing RPC)");
 	tui_table_done(&msgs, 0);
 }
 
@@ -75,11 +75,11 @@ messages_key(struct tui_app *app, int ch)
 }
 
 const struct tui_screen tui_scr_messages = {
-	.name    = "messages",
-	.title   = "Messages",
-	.legend  = "c Client|s Status|Enter Detail",
-	.table   = &msgs,
-	.load    = messages_load,
-	.key     = messages_key,
+	.name = "messages",
+	.title = "Messages",
+	.legend = "c Client|s Status|Enter Detail",
+	.table = &msgs,
+	.load = messages_load,
+	.key = messages_key,
 	.heading = messages_heading,
 };

@@ -27,6 +27,9 @@ static const struct tui_col cols[] = {
 
 static const char *const yesno[] = { "yes", "no", NULL };
 
+/* the oneof case that marks a field of UpdateRouteRequest as set */
+#define SET(x) RELAY__V1__UPDATE_ROUTE_REQUEST__SET_##x
+
 static struct tui_table        routes;
 static Relay__V1__RouteList   *list;
 static Relay__V1__AccountList *accts;
@@ -65,10 +68,10 @@ routes_load(struct tui_app *app)
 		inited = true;
 	}
 	if (tui_call(app, "list routes", "ListRoutes", &req.base,
-		(ProtobufCMessage **) &out) != GW_OK)
+	        (ProtobufCMessage **) &out) != GW_OK)
 		return;
 	if (tui_call(app, "list accounts", "ListAccounts", &req.base,
-		(ProtobufCMessage **) &a) == GW_OK) {
+	        (ProtobufCMessage **) &a) == GW_OK) {
 		tui_free(accts);
 		accts = a;
 	}
@@ -77,7 +80,7 @@ routes_load(struct tui_app *app)
 	list = out;
 	tui_table_clear(&routes);
 	for (size_t i = 0; i < list->n_routes; i++) {
-		const Relay__V1__Route   *r  = list->routes[i];
+		const Relay__V1__Route   *r = list->routes[i];
 		const Relay__V1__Account *ac = account(r->account_id);
 		char n[24], pr[16], id[24], acc[64], price[GW_MONEY_STRLEN];
 		const char *cells[7] = { n, pr, id, r->pattern, acc, price,
@@ -108,14 +111,21 @@ static void
 edit_route(struct tui_app *app, const Relay__V1__Route *r)
 {
 	struct tui_field f[] = {
-		{ .label = "Pattern (PCRE2)", .kind = TUI_F_TEXT,
+		{ .label = "Pattern (PCRE2)",
+		    .kind = TUI_F_TEXT,
 		    .required = true },
-		{ .label = "Priority", .kind = TUI_F_INT, .required = true,
+		{ .label = "Priority",
+		    .kind = TUI_F_INT,
+		    .required = true,
 		    .value = "100" },
 		{ .label = "Account ID", .kind = TUI_F_ID, .required = true },
-		{ .label = "Price/segment", .kind = TUI_F_MONEY,
-		    .required = true, .value = "0.0075" },
-		{ .label = "Enabled", .kind = TUI_F_CHOICE, .choices = yesno,
+		{ .label = "Price/segment",
+		    .kind = TUI_F_MONEY,
+		    .required = true,
+		    .value = "0.0075" },
+		{ .label = "Enabled",
+		    .kind = TUI_F_CHOICE,
+		    .choices = yesno,
 		    .value = "yes" },
 	};
 	char err[300] = "";
@@ -139,13 +149,16 @@ edit_route(struct tui_app *app, const Relay__V1__Route *r)
 		ProtobufCMessage *out;
 		Relay__V1__Route *rt;
 		int64_t           price = 0;
-		uint64_t          acc   = 0;
+		uint64_t          acc = 0;
 		int32_t           prio;
 		bool              en;
 		int               rc;
 
-		if (!tui_form_run(app, r ? "Edit routing rule" : "New routing "
-			"rule", f, 5, err))
+		if (!tui_form_run(app,
+		        r ? "Edit routing rule"
+		          : "New routing "
+		            "rule",
+		        f, 5, err))
 			return;
 		prio = (int32_t) strtol(f[1].value, NULL, 10);
 		tui_parse_u64(f[2].value, &acc);
@@ -155,50 +168,49 @@ edit_route(struct tui_app *app, const Relay__V1__Route *r)
 			Relay__V1__CreateRouteRequest req =
 			    RELAY__V1__CREATE_ROUTE_REQUEST__INIT;
 
-			req.pattern      = f[0].value;
-			req.priority     = prio;
-			req.account_id   = acc;
+			req.pattern = f[0].value;
+			req.priority = prio;
+			req.account_id = acc;
 			req.price_micros = price;
-			req.disabled     = !en;
-			rc = tui_call(app, "create rule", "CreateRoute",
-			    &req.base, &out);
+			req.disabled = !en;
+			rc = tui_call(
+			    app, "create rule", "CreateRoute", &req.base, &out);
 		} else {
 			Relay__V1__UpdateRouteRequest req =
 			    RELAY__V1__UPDATE_ROUTE_REQUEST__INIT;
 
 			req.id = r->id;
 			if (strcmp(f[0].value, r->pattern) != 0) {
-				req.set_pattern_case =
-				    RELAY__V1__UPDATE_ROUTE_REQUEST__SET_PATTERN_PATTERN;
+				req.set_pattern_case = SET(PATTERN_PATTERN);
 				req.pattern = f[0].value;
 			}
 			if (prio != r->priority) {
-				req.set_priority_case =
-				    RELAY__V1__UPDATE_ROUTE_REQUEST__SET_PRIORITY_PRIORITY;
+				req.set_priority_case = SET(PRIORITY_PRIORITY);
 				req.priority = prio;
 			}
 			if (acc != r->account_id) {
 				req.set_account_id_case =
-				    RELAY__V1__UPDATE_ROUTE_REQUEST__SET_ACCOUNT_ID_ACCOUNT_ID;
+				    SET(ACCOUNT_ID_ACCOUNT_ID);
 				req.account_id = acc;
 			}
 			if (price != r->price_micros) {
 				req.set_price_micros_case =
-				    RELAY__V1__UPDATE_ROUTE_REQUEST__SET_PRICE_MICROS_PRICE_MICROS;
+				    SET(PRICE_MICROS_PRICE_MICROS);
 				req.price_micros = price;
 			}
 			if (en != (bool) r->enabled) {
-				req.set_enabled_case =
-				    RELAY__V1__UPDATE_ROUTE_REQUEST__SET_ENABLED_ENABLED;
+				req.set_enabled_case = SET(ENABLED_ENABLED);
 				req.enabled = en;
 			}
-			rc = tui_call(app, "update rule", "UpdateRoute",
-			    &req.base, &out);
+			rc = tui_call(
+			    app, "update rule", "UpdateRoute", &req.base, &out);
 		}
 		if (rc == GW_OK) {
 			rt = (Relay__V1__Route *) out;
-			tui_status(app, TUI_OK, "rule #%llu %s: %s -> account "
-			    "#%llu", (unsigned long long) rt->id,
+			tui_status(app, TUI_OK,
+			    "rule #%llu %s: %s -> account "
+			    "#%llu",
+			    (unsigned long long) rt->id,
 			    r ? "saved" : "created", rt->pattern,
 			    (unsigned long long) rt->account_id);
 			tui_reload(app);
@@ -215,19 +227,18 @@ edit_route(struct tui_app *app, const Relay__V1__Route *r)
 static int
 update(struct tui_app *app, uint64_t id, int32_t *prio, int enabled)
 {
-	Relay__V1__UpdateRouteRequest req = RELAY__V1__UPDATE_ROUTE_REQUEST__INIT;
-	ProtobufCMessage             *out;
-	int                           rc;
+	Relay__V1__UpdateRouteRequest req =
+	    RELAY__V1__UPDATE_ROUTE_REQUEST__INIT;
+	ProtobufCMessage *out;
+	int               rc;
 
 	req.id = id;
 	if (prio != NULL) {
-		req.set_priority_case =
-		    RELAY__V1__UPDATE_ROUTE_REQUEST__SET_PRIORITY_PRIORITY;
+		req.set_priority_case = SET(PRIORITY_PRIORITY);
 		req.priority = *prio;
 	}
 	if (enabled >= 0) {
-		req.set_enabled_case =
-		    RELAY__V1__UPDATE_ROUTE_REQUEST__SET_ENABLED_ENABLED;
+		req.set_enabled_case = SET(ENABLED_ENABLED);
 		req.enabled = enabled;
 	}
 	rc = tui_call(app, "update rule", "UpdateRoute", &req.base, &out);
@@ -249,8 +260,8 @@ reorder(struct tui_app *app, int i, int dir)
 	}
 	if (i + dir < 0 || i + dir >= (int) list->n_routes)
 		return;
-	a  = list->routes[i];
-	b  = list->routes[i + dir];
+	a = list->routes[i];
+	b = list->routes[i + dir];
 	id = a->id;
 	pa = a->priority;
 	pb = b->priority;
@@ -266,8 +277,8 @@ reorder(struct tui_app *app, int i, int dir)
 		if (update(app, a->id, &p, -1) != GW_OK)
 			return;
 	}
-	tui_status(app, TUI_OK, "rule #%llu moved %s",
-	    (unsigned long long) id, dir < 0 ? "up" : "down");
+	tui_status(app, TUI_OK, "rule #%llu moved %s", (unsigned long long) id,
+	    dir < 0 ? "up" : "down");
 reload:
 	tui_reload(app);
 	tui_table_done(&routes, id);
@@ -301,8 +312,8 @@ delete_route(struct tui_app *app, const Relay__V1__Route *r)
 	if (tui_call(app, "delete rule", "DeleteRoute", &req.base, &out) !=
 	    GW_OK)
 		return;
-	tui_status(app, TUI_OK, "rule #%llu deleted",
-	    (unsigned long long) req.id);
+	tui_status(
+	    app, TUI_OK, "rule #%llu deleted", (unsigned long long) req.id);
 	tui_free(out);
 	tui_reload(app);
 }
@@ -314,7 +325,8 @@ test_box(struct tui_app *app)
 {
 	struct tui_field f[] = {
 		{ .label = "Number", .kind = TUI_F_E164, .required = true },
-		{ .label = "Sample body", .kind = TUI_F_TEXT,
+		{ .label = "Sample body",
+		    .kind = TUI_F_TEXT,
 		    .value = "Hello from Relay" },
 	};
 	char err[300] = "";
@@ -323,22 +335,23 @@ test_box(struct tui_app *app)
 		Relay__V1__TestRouteRequest req =
 		    RELAY__V1__TEST_ROUTE_REQUEST__INIT;
 		Relay__V1__TestRouteReply *out;
-		char l[6][200], p[GW_MONEY_STRLEN], rp[GW_MONEY_STRLEN];
+		char        l[6][200], p[GW_MONEY_STRLEN], rp[GW_MONEY_STRLEN];
 		const char *lines[6];
 
 		if (!tui_form_run(app, "Route test (Esc closes)", f, 2, err))
 			return;
 		req.number = f[0].value;
-		req.body   = f[1].value;
+		req.body = f[1].value;
 		if (tui_call(app, "route test", "TestRoute", &req.base,
-			(ProtobufCMessage **) &out) != GW_OK) {
+		        (ProtobufCMessage **) &out) != GW_OK) {
 			snprintf(err, sizeof(err), "%s", app->last.message);
 			continue;
 		}
 		err[0] = '\0';
 		snprintf(l[0], sizeof(l[0]), "Number:   %s", out->number);
 		if (out->route != NULL)
-			snprintf(l[1], sizeof(l[1]), "Rule:     #%llu  "
+			snprintf(l[1], sizeof(l[1]),
+			    "Rule:     #%llu  "
 			    "priority %d  pattern %s",
 			    (unsigned long long) out->route->id,
 			    out->route->priority, out->route->pattern);
@@ -357,8 +370,8 @@ test_box(struct tui_app *app)
 		snprintf(l[4], sizeof(l[4]), "Price:    %s  (%s per segment)",
 		    gw_money_format(out->price_micros, p),
 		    out->route != NULL
-			? gw_money_format(out->route->price_micros, rp)
-			: "?");
+		        ? gw_money_format(out->route->price_micros, rp)
+		        : "?");
 		snprintf(l[5], sizeof(l[5]), "Enter: test another number");
 		for (int i = 0; i < 6; i++)
 			lines[i] = l[i];
@@ -418,11 +431,11 @@ routes_key(struct tui_app *app, int ch)
 }
 
 const struct tui_screen tui_scr_routes = {
-	.name    = "routes",
-	.title   = "Routes",
-	.legend  = "n New|e Edit|Spc On/off|+/- Move|d Del|t Test",
-	.table   = &routes,
-	.load    = routes_load,
-	.key     = routes_key,
+	.name = "routes",
+	.title = "Routes",
+	.legend = "n New|e Edit|Spc On/off|+/- Move|d Del|t Test",
+	.table = &routes,
+	.load = routes_load,
+	.key = routes_key,
 	.heading = routes_heading,
 };

@@ -20,7 +20,7 @@ static const struct tui_col cols[] = {
 	{ "Sessions", 0, 0 },
 };
 
-static struct tui_table  tns;
+static struct tui_table   tns;
 static Relay__V1__TnList *list;
 static bool               inited;
 
@@ -48,7 +48,7 @@ tns_load(struct tui_app *app)
 		inited = true;
 	}
 	if (tui_call(app, "list TNs", "ListTns", &req.base,
-		(ProtobufCMessage **) &out) != GW_OK)
+	        (ProtobufCMessage **) &out) != GW_OK)
 		return;
 	tui_table_sel_id(&tns, &keep);
 	tui_free(list);
@@ -56,10 +56,9 @@ tns_load(struct tui_app *app)
 	tui_table_clear(&tns);
 	for (size_t i = 0; i < list->n_tns; i++) {
 		const Relay__V1__Tn *t = list->tns[i];
-		char cl[24], ad[32];
-		const char *cells[5] = { t->number, cl,
-			t->client_id != 0 ? "assigned" : "free", ad,
-			"n/a (no sessions RPC yet)" };
+		char                 cl[24], ad[32];
+		const char          *cells[5] = { t->number, cl,
+                        t->client_id != 0 ? "assigned" : "free", ad, "n/a" };
 
 		if (t->client_id != 0)
 			snprintf(cl, sizeof(cl), "#%llu",
@@ -82,7 +81,9 @@ tns_heading(struct tui_app *app, char *buf, size_t len)
 	for (size_t i = 0; list != NULL && i < list->n_tns; i++)
 		if (list->tns[i]->client_id != 0)
 			assigned++;
-	snprintf(buf, len, "TN pool (%zu numbers, %zu assigned, %zu free)",
+	snprintf(buf, len,
+	    "TN pool (%zu numbers, %zu assigned, %zu free); "
+	    "sessions: not available yet",
 	    list != NULL ? list->n_tns : (size_t) 0, assigned,
 	    list != NULL ? list->n_tns - assigned : (size_t) 0);
 }
@@ -103,9 +104,9 @@ add_tn(struct tui_app *app)
 			return;
 		req.number = f[0].value;
 		if (tui_call(app, "add TN", "AddTn", &req.base,
-			(ProtobufCMessage **) &out) == GW_OK) {
-			tui_status(app, TUI_OK, "%s added to the pool",
-			    out->number);
+		        (ProtobufCMessage **) &out) == GW_OK) {
+			tui_status(
+			    app, TUI_OK, "%s added to the pool", out->number);
 			tui_free(out);
 			tui_reload(app);
 			return;
@@ -127,7 +128,7 @@ remove_tn(struct tui_app *app, const Relay__V1__Tn *t)
 		return;
 	req.number = num;
 	if (tui_call(app, "remove TN", "RemoveTn", &req.base,
-		(ProtobufCMessage **) &out) != GW_OK)
+	        (ProtobufCMessage **) &out) != GW_OK)
 		return;
 	tui_status(app, TUI_OK, "%s removed from the pool", num);
 	tui_free(out);
@@ -150,14 +151,16 @@ tns_key(struct tui_app *app, int ch)
 			remove_tn(app, t);
 		return true;
 	case 'A':
-		tui_status(app, TUI_INFO, "assigning a TN needs an AssignTn "
+		tui_status(app, TUI_INFO,
+		    "assigning a TN needs an AssignTn "
 		    "RPC (not yet in relayd)");
 		return true;
 	case '\r':
 	case '\n':
 	case KEY_ENTER:
 		if (t != NULL)
-			tui_status(app, TUI_INFO, "sessions of %s: not "
+			tui_status(app, TUI_INFO,
+			    "sessions of %s: not "
 			    "available yet (no sessions RPC in relayd)",
 			    t->number);
 		return true;
@@ -167,11 +170,11 @@ tns_key(struct tui_app *app, int ch)
 }
 
 const struct tui_screen tui_scr_tns = {
-	.name    = "tns",
-	.title   = "TNs",
-	.legend  = "a Add|d Remove|A Assign|Enter Sessions",
-	.table   = &tns,
-	.load    = tns_load,
-	.key     = tns_key,
+	.name = "tns",
+	.title = "TNs",
+	.legend = "a Add|d Remove|A Assign|Enter Sessions",
+	.table = &tns,
+	.load = tns_load,
+	.key = tns_key,
 	.heading = tns_heading,
 };

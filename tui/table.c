@@ -17,7 +17,7 @@ void
 tui_table_init(struct tui_table *t, const struct tui_col *cols, int n)
 {
 	memset(t, 0, sizeof(*t));
-	t->cols  = cols;
+	t->cols = cols;
 	t->ncols = n;
 	snprintf(t->empty, sizeof(t->empty), "(nothing here yet)");
 }
@@ -28,7 +28,7 @@ tui_table_clear(struct tui_table *t)
 	for (int i = 0; i < t->nrows * t->ncols; i++)
 		free(t->cells[i]);
 	t->nrows = 0;
-	t->nvis  = 0;
+	t->nvis = 0;
 }
 
 void
@@ -39,28 +39,30 @@ tui_table_fini(struct tui_table *t)
 	free(t->ids);
 	free(t->vis);
 	t->cells = NULL;
-	t->ids   = NULL;
-	t->vis   = NULL;
-	t->cap   = 0;
+	t->ids = NULL;
+	t->vis = NULL;
+	t->cap = 0;
 }
 
 int
 tui_table_add(struct tui_table *t, uint64_t id, const char *const *cells)
 {
 	if (t->nrows == t->cap) {
-		int       cap = t->cap ? t->cap * 2 : 32;
-		char    **c   = realloc(t->cells,
-                    (size_t) cap * (size_t) t->ncols * sizeof(*c));
+		int    cap = t->cap ? t->cap * 2 : 32;
+		char **c = realloc(
+		    t->cells, (size_t) cap * (size_t) t->ncols * sizeof(*c));
 		uint64_t *ids;
 		int      *vis;
 
 		if (c == NULL)
 			return GW_ENOMEM;
 		t->cells = c;
-		if ((ids = realloc(t->ids, (size_t) cap * sizeof(*ids))) == NULL)
+		if ((ids = realloc(t->ids, (size_t) cap * sizeof(*ids))) ==
+		    NULL)
 			return GW_ENOMEM;
 		t->ids = ids;
-		if ((vis = realloc(t->vis, (size_t) cap * sizeof(*vis))) == NULL)
+		if ((vis = realloc(t->vis, (size_t) cap * sizeof(*vis))) ==
+		    NULL)
 			return GW_ENOMEM;
 		t->vis = vis;
 		t->cap = cap;
@@ -125,7 +127,7 @@ tui_table_done(struct tui_table *t, uint64_t keep)
 void
 tui_table_refilter(struct tui_table *t)
 {
-	uint64_t id  = 0;
+	uint64_t id = 0;
 	bool     had = tui_table_sel_id(t, &id);
 
 	apply(t, id, had);
@@ -158,7 +160,7 @@ put(WINDOW *w, const char *s, int width, bool right)
 	wchar_t   wbuf[TUI_CELL_MAX];
 	mbstate_t st;
 	int       used = 0;
-	int       n    = 0;
+	int       n = 0;
 	size_t    k;
 
 	memset(&st, 0, sizeof(st));
@@ -169,7 +171,7 @@ put(WINDOW *w, const char *s, int width, bool right)
 		k = mbrtowc(&wc, s, strlen(s), &st);
 		if (k == (size_t) -1 || k == (size_t) -2 || k == 0) {
 			wc = L'?';
-			k  = 1;
+			k = 1;
 			memset(&st, 0, sizeof(st));
 		}
 		cw = wcwidth(wc);
@@ -181,7 +183,8 @@ put(WINDOW *w, const char *s, int width, bool right)
 			/* mark the cut so a clipped value is not mistaken */
 			if (n > 0 && width > 1) {
 				used -= wcwidth(wbuf[n - 1]) > 0
-				    ? wcwidth(wbuf[n - 1]) : 1;
+				    ? wcwidth(wbuf[n - 1])
+				    : 1;
 				wbuf[n - 1] = L'~';
 				used++;
 			}
@@ -206,7 +209,7 @@ static void
 widths(const struct tui_table *t, int cols, int *wd)
 {
 	int fixed = 0;
-	int flex  = -1;
+	int flex = -1;
 
 	for (int i = 0; i < t->ncols; i++) {
 		wd[i] = t->cols[i].width;
@@ -261,7 +264,7 @@ tui_table_draw(struct tui_table *t, WINDOW *w, int y, int h, int cols)
 				wattron(w, A_DIM);
 				mvwaddnstr(w, y + 1, 2,
 				    t->nrows > 0 ? "(no rows match the filter)"
-						 : t->empty,
+				                 : t->empty,
 				    cols - 3);
 				wattroff(w, A_DIM);
 			}
@@ -288,8 +291,7 @@ tui_table_draw(struct tui_table *t, WINDOW *w, int y, int h, int cols)
 		char more[64];
 
 		snprintf(more, sizeof(more), " %d-%d/%d ", t->top + 1,
-		    t->top + rows < t->nvis ? t->top + rows : t->nvis,
-		    t->nvis);
+		    t->top + rows < t->nvis ? t->top + rows : t->nvis, t->nvis);
 		mvwaddstr(w, y, cols - (int) strlen(more), more);
 	}
 }

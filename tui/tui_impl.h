@@ -29,11 +29,11 @@
 
 #define TUI_CALL_TIMEOUT_MS 3000 /* one operator action */
 #define TUI_PING_TIMEOUT_MS 800  /* the pinger's liveness probe */
-#define TUI_PING_PERIOD_MS  1000
-#define TUI_TICK_MS         200  /* input poll; bounds redraw latency */
-#define TUI_STATUS_MAX      256
-#define TUI_FILTER_MAX      64
-#define TUI_CELL_MAX        128
+#define TUI_PING_PERIOD_MS 1000
+#define TUI_TICK_MS 200 /* input poll; bounds redraw latency */
+#define TUI_STATUS_MAX 256
+#define TUI_FILTER_MAX 64
+#define TUI_CELL_MAX 128
 
 struct tui_app;
 
@@ -100,12 +100,12 @@ bool tui_table_sel_id(const struct tui_table *t, uint64_t *id);
 /* ---- screens ------------------------------------------------------- */
 
 struct tui_screen {
-	const char *name;   /* what ':' accepts */
-	const char *title;  /* tab label */
-	const char *legend; /* "n New|d Delete", key then label */
-	bool        hidden; /* not a tab (reached from another screen) */
-	int         refresh_ms; /* reload period while shown; 0: never */
-	struct tui_table *table; /* the list '/' filters; NULL if none */
+	const char       *name;   /* what ':' accepts */
+	const char       *title;  /* tab label */
+	const char       *legend; /* "n New|d Delete", key then label */
+	bool              hidden; /* not a tab (reached from another screen) */
+	int               refresh_ms; /* reload period while shown; 0: never */
+	struct tui_table *table;      /* the list '/' filters; NULL if none */
 	void (*load)(struct tui_app *app);
 	/* draw fills rows y..y+h-1; NULL draws the table under a header. */
 	void (*draw)(struct tui_app *app, WINDOW *w, int y, int h, int cols);
@@ -151,13 +151,13 @@ struct tui_app {
 	struct rpc_client *rpc;  /* operator actions, main thread */
 	struct rpc_client *ping; /* the pinger's own */
 	char               url[RPC_URL_MAX];
-	const char        *state_dir; /* NULL: the default */
+	const char        *state_dir;   /* NULL: the default */
 	bool               token_fixed; /* RELAY_ADMIN_TOKEN: never reread */
 
 	pthread_t   pinger;
 	bool        pinger_started;
 	atomic_bool stop;
-	atomic_int  connected; /* -1 unknown, 0 down, 1 up */
+	atomic_int  connected;      /* -1 unknown, 0 down, 1 up */
 	int         seen_connected; /* what the main loop last acted on */
 	unsigned    conn_gen; /* counts reconnections: probes are redone */
 
@@ -244,35 +244,35 @@ enum tui_field_kind {
 };
 
 struct tui_field {
-	const char         *label;
-	int                 kind;
-	bool                required;
-	const char *const  *choices; /* TUI_F_CHOICE, NULL-terminated */
-	char                value[TUI_CELL_MAX * 2]; /* in: initial; out */
+	const char        *label;
+	int                kind;
+	bool               required;
+	const char *const *choices; /* TUI_F_CHOICE, NULL-terminated */
+	char               value[TUI_CELL_MAX * 2]; /* in: initial; out */
 };
 
 /* tui_form_run shows a form; err, if not empty, is shown in it (a
  * server error from a previous attempt). Each field is checked for its
  * kind before the form returns. Returns true on submit, false on Esc. */
-bool tui_form_run(struct tui_app *app, const char *title,
-    struct tui_field *f, int n, const char *err);
+bool tui_form_run(struct tui_app *app, const char *title, struct tui_field *f,
+    int n, const char *err);
 
 /* tui_confirm asks a yes/no question; only y confirms. */
 bool tui_confirm(struct tui_app *app, const char *title, const char *text);
 
 /* tui_message shows lines of text until a key is pressed. */
-void tui_message(struct tui_app *app, const char *title,
-    const char *const *lines, int n);
+void tui_message(
+    struct tui_app *app, const char *title, const char *const *lines, int n);
 
 /* tui_pick shows a menu of n items and returns the index chosen, or -1. */
-int tui_pick(struct tui_app *app, const char *title,
-    const char *const *items, int n, int sel);
+int tui_pick(struct tui_app *app, const char *title, const char *const *items,
+    int n, int sel);
 
 /* tui_prompt edits buf on the status row after prefix (':' or '/');
  * on_change, if set, is called after every edit. Returns true on Enter,
  * false on Esc. */
-bool tui_prompt(struct tui_app *app, const char *prefix, char *buf,
-    size_t len, void (*on_change)(struct tui_app *app, const char *buf));
+bool tui_prompt(struct tui_app *app, const char *prefix, char *buf, size_t len,
+    void (*on_change)(struct tui_app *app, const char *buf));
 
 /* ---- formatting helpers --------------------------------------------- */
 

@@ -15,6 +15,7 @@
  */
 #include <locale.h>
 #include <panel.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,15 @@ static const struct tui_screen *const tabs[] = {
 #define NTABS ((int) (sizeof(tabs) / sizeof(tabs[0])))
 
 static const char global_legend[] = "/ Find|: Go|q Quit";
+
+/* SIGINT, SIGTERM, SIGHUP: leave through endwin, not mid-frame */
+static volatile sig_atomic_t got_signal;
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
 
 /* ---- status, colors, helpers ---------------------------------------- */
 
@@ -671,6 +681,8 @@ tui_poll(struct tui_app *app)
 {
 	int c = atomic_load(&app->connected);
 
+	if (got_signal)
+		app->quit = true;
 	if (c != app->seen_connected) {
 		if (c == 1 && app->seen_connected == 0)
 			tui_status(app, TUI_OK, "reconnected to relayd");
@@ -747,12 +759,19 @@ app_fini(struct tui_app *app)
 int
 tui_app_run(const char *url, const char *state_dir)
 {
-	struct tui_app app;
-	PANEL         *base;
-	int            rc;
-	int64_t        t0;
+	struct tui_app   app;
+	struct sigaction sa;
+	PANEL           *base;
+	int              rc;
+	int64_t          t0;
 
 	setlocale(LC_ALL, "");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	if ((rc = app_init(&app, url, state_dir)) != GW_OK) {
 		fprintf(
 		    stderr, "relay-tui: %s: %s\n", app.url, gw_strerror(rc));

@@ -94,6 +94,10 @@ dlg_key(struct tui_app *app, struct dlg *d, wint_t *wc)
 	int rc;
 
 	tui_poll(app);
+	if (app->quit) {
+		*wc = 27; /* unwind every dialog as if Esc */
+		return OK;
+	}
 	wtimeout(d->win, TUI_TICK_MS);
 	rc = wget_wch(d->win, wc);
 	if (rc == KEY_CODE_YES && *wc == KEY_RESIZE) {
@@ -595,6 +599,8 @@ tui_prompt(struct tui_app *app, const char *prefix, char *buf, size_t len,
 		move(LINES - 2, (int) (strlen(prefix) + strlen(buf)));
 		refresh();
 		tui_poll(app);
+		if (app->quit)
+			break;
 		timeout(TUI_TICK_MS);
 		rc = get_wch(&wc);
 		if (rc == ERR)

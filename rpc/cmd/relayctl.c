@@ -338,7 +338,7 @@ cmd_client(struct ctl *ctl, int argc, char **argv)
 {
 	struct args a;
 	const char *sub = argc > 0 ? argv[0] : "";
-	uint64_t    id;
+	uint64_t    id = 0;
 	int         rc;
 
 	if ((rc = parse_args(argc - 1, argv + 1,

@@ -17,7 +17,10 @@
 #include <unistd.h>
 #include <pthread.h>
 
+#include <curl/curl.h>
+
 #include "gw/core.h"
+#include "gw/dispatcher.h"
 #include "gw/err.h"
 #include "gw/log.h"
 #include "rpc/client.h"
@@ -28,12 +31,19 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: relayd [--state-dir DIR] [--rpc URL] [--workers N]\n"
+	    "              [--public-url URL] [--retry-deadline SECONDS]\n"
 	    "\n"
 	    "  --state-dir DIR  state (LMDB, key files)   env RELAY_STATE_DIR, "
 	    "default ./var\n"
 	    "  --rpc URL        where to serve RPC        env RELAY_RPC_URL,\n"
 	    "                   default ipc://DIR/relayd.ipc\n"
 	    "  --workers N      RPC worker threads        default 64\n"
+	    "  --public-url URL public base URL of relay-http, for provider "
+	    "callbacks\n"
+	    "                   env RELAY_PUBLIC_URL; default: no callbacks\n"
+	    "  --retry-deadline S  give up (and refund) a message still failing "
+	    "after S\n"
+	    "                   seconds; env RELAY_RETRY_DEADLINE, default 3600\n"
 	    "\n"
 	    "  MASTER_ENCRYPTION_KEY  base64 of 32 bytes; default: DIR/master.key "
 	    "(created 0600)\n"
@@ -60,11 +70,17 @@ main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "rpc", required_argument, NULL, 'r' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "public-url", required_argument, NULL, 'p' },
+		{ "retry-deadline", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char              *state_dir = getenv("RELAY_STATE_DIR");
 	const char              *url_flag  = NULL;
+	const char              *public_url = getenv("RELAY_PUBLIC_URL");
+	const char              *deadline   = getenv("RELAY_RETRY_DEADLINE");
+	struct gw_dispatcher_config dcfg = { 0 };
+	struct gw_dispatcher    *disp;
 	char                     url[RPC_URL_MAX];
 	struct rpc_server_config scfg = { 0 };
 	struct gw_core_config    ccfg = { 0 };
@@ -88,6 +104,12 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'p':
+			public_url = optarg;
+			break;
+		case 'R':
+			deadline = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -102,6 +124,18 @@ main(int argc, char **argv)
 	}
 	if (state_dir == NULL || state_dir[0] == '\0')
 		state_dir = "./var";
+	if (deadline != NULL) {
+		char *end;
+		long  secs = strtol(deadline, &end, 10);
+
+		if (*deadline == '\0' || *end != '\0' || secs < 1 ||
+		    secs > 30L * 86400) {
+			fprintf(stderr, "relayd: --retry-deadline: 1 to 2592000 "
+					"seconds\n");
+			return 2;
+		}
+		dcfg.retry_deadline_ms = secs * 1000;
+	}
 	gw_log_init();
 	no_core_dumps();
 	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
@@ -121,6 +155,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* libcurl's global state, before any thread exists */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ccfg.state_dir      = state_dir;
 	ccfg.master_key_b64 = getenv("MASTER_ENCRYPTION_KEY");
 	ccfg.admin_token    = getenv("RELAY_ADMIN_TOKEN");
@@ -128,9 +164,21 @@ main(int argc, char **argv)
 		gw_error("relayd", "cannot start: %s", gw_strerror(rc));
 		return 1;
 	}
+	dcfg.state_dir  = state_dir;
+	dcfg.public_url = public_url;
+	if ((rc = gw_dispatcher_start(core, &dcfg, &disp)) != GW_OK) {
+		gw_error("relayd", "cannot start the dispatcher: %s",
+		    gw_strerror(rc));
+		gw_core_close(core);
+		return 1;
+	}
+	if (public_url == NULL || public_url[0] == '\0')
+		gw_warn("relayd", "no --public-url: providers get no status "
+				  "callback URL");
 	scfg.url = url;
 	if ((rc = rpc_server_start(core, &scfg, &srv)) != GW_OK) {
 		gw_error("relayd", "cannot serve %s: %s", url, gw_strerror(rc));
+		gw_dispatcher_stop(disp);
 		gw_core_close(core);
 		return 1;
 	}
@@ -140,7 +188,9 @@ main(int argc, char **argv)
 	gw_info("relayd", "%s: shutting down", sig == SIGINT ? "SIGINT"
 								: "SIGTERM");
 	rpc_server_stop(srv);
+	gw_dispatcher_stop(disp);
 	gw_core_close(core);
+	curl_global_cleanup();
 	gw_info("relayd", "stopped");
 	return 0;
 }

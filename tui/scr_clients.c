@@ -342,7 +342,8 @@ ledger_load(struct tui_app *app)
 		tui_free(out);
 	}
 	tui_table_done(&ledger, 0);
-	ledger.sel = ledger.nvis - 1; /* the newest entry */
+	if (ledger.nvis > 0)
+		ledger.sel = ledger.nvis - 1; /* the newest entry */
 }
 
 static void

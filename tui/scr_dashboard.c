@@ -7,9 +7,11 @@
  * flicker. Traffic figures need a stats RPC relayd does not have yet;
  * until the probe finds one they read "not available yet".
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gw/clock.h"
 #include "gw/err.h"
@@ -157,6 +159,7 @@ dash_draw(struct tui_app *app, WINDOW *w, int y, int h, int cols)
 	int         end = y + h;
 	char        t[32], m[GW_MONEY_STRLEN];
 	time_t      now;
+	struct tm   tm;
 
 	wattrset(w, tui_attr(app, TUI_C_HEAD));
 	mvwaddstr(w, y, 1, "Dashboard");
@@ -168,7 +171,8 @@ dash_draw(struct tui_app *app, WINDOW *w, int y, int h, int cols)
 		return;
 	}
 	now = (time_t) (d.at / 1000);
-	strftime(t, sizeof(t), "%H:%M:%S", localtime(&now));
+	localtime_r(&now, &tm);
+	strftime(t, sizeof(t), "%H:%M:%S", &tm);
 	mvwprintw(w, y, cols - 26, "updated %s (2s)", t);
 	if (!tui_connected(app)) {
 		wattrset(w, tui_attr(app, TUI_C_ERR));

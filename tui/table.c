@@ -248,6 +248,8 @@ tui_table_draw(struct tui_table *t, WINDOW *w, int y, int h, int cols)
 	}
 	wattroff(w, A_BOLD | A_UNDERLINE);
 	wclrtoeol(w);
+	if (t->sel < 0)
+		t->sel = 0;
 	if (t->sel < t->top)
 		t->top = t->sel;
 	if (t->sel >= t->top + rows)

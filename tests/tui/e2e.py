@@ -103,7 +103,9 @@ class Env:
         return r.stdout
 
     def start_tui(self):
-        cmd = "%s --rpc %s --state-dir %s" % (self.tui, self.url, self.dir)
+        # the shell records how relay-tui ended (128+N for signal N)
+        cmd = "sh -c '%s --rpc %s --state-dir %s; echo $? > %s/tui.exit'" % (
+            self.tui, self.url, self.dir, self.dir)
         self.tmux("new-session", "-d", "-s", "tui", "-x", "80", "-y", "24",
                   "-e", "RELAY_ADMIN_TOKEN=" + self.token,
                   "-e", "TERM=screen-256color", cmd)
@@ -412,12 +414,14 @@ def run(e):
     step("q quits cleanly")
     e.keys("q")
     deadline = time.monotonic() + TIMEOUT
+    exit_file = os.path.join(e.dir, "tui.exit")
     while time.monotonic() < deadline:
-        dead = e.tmux("display-message", "-p", "-t", "tui",
-                      "#{pane_dead} #{pane_dead_status}").split()
-        if dead and dead[0] == "1":
-            check(dead[1] == "0", "relay-tui exited with %s" % dead[1])
-            break
+        if os.path.exists(exit_file):
+            with open(exit_file) as f:
+                status = f.read().strip()
+            if status:
+                check(status == "0", "relay-tui exited with %s" % status)
+                break
         time.sleep(0.1)
     else:
         raise Fail("relay-tui did not quit on q")

@@ -39,7 +39,9 @@ struct args {
 };
 
 struct ctl {
-	struct rpc_client *client;
+	struct rpc_client *client; /* opened by the first call */
+	const char        *url;
+	const char        *state_dir;
 	bool               json;
 };
 
@@ -286,6 +288,22 @@ call(struct ctl *ctl, const char *method, const ProtobufCMessage *req,
 	ProtobufCMessage *resp;
 	struct rpc_status st;
 
+	/* connect only once the command line is known to be good: nothing
+	 * dials relayd for a usage error */
+	if (ctl->client == NULL) {
+		char token[256];
+
+		if (rpc_client_open(ctl->url, &ctl->client) != GW_OK) {
+			fprintf(stderr, "relayctl: --rpc: cannot use '%s'\n",
+			    ctl->url);
+			return 2;
+		}
+		if (rpc_default_admin_token(ctl->state_dir, token,
+			sizeof(token)) == GW_OK)
+			rpc_client_set_admin_token(ctl->client, token);
+		explicit_bzero(token, sizeof(token));
+		rpc_client_set_timeout(ctl->client, 5000);
+	}
 	if (rpc_invoke(ctl->client, &relay__v1__admin__descriptor, method, req,
 		&resp, &st) != GW_OK) {
 		fprintf(stderr, "relayctl: %s: %s\n", pb_status_name(st.code),
@@ -911,7 +929,7 @@ main(int argc, char **argv)
 	struct ctl  ctl       = { 0 };
 	const char *url_flag  = NULL;
 	const char *state_dir = NULL;
-	char        url[RPC_URL_MAX], token[256];
+	char        url[RPC_URL_MAX];
 	int         c, rc;
 
 	/* '+': stop at the first command word */
@@ -942,12 +960,8 @@ main(int argc, char **argv)
 		snprintf(url, sizeof(url), "%s", url_flag);
 	else
 		rpc_default_url(state_dir, url, sizeof(url));
-	if (rpc_client_open(url, &ctl.client) != GW_OK)
-		return usage_error("--rpc: cannot use '%s'", url);
-	if (rpc_default_admin_token(state_dir, token, sizeof(token)) == GW_OK)
-		rpc_client_set_admin_token(ctl.client, token);
-	explicit_bzero(token, sizeof(token));
-	rpc_client_set_timeout(ctl.client, 5000);
+	ctl.url       = url;
+	ctl.state_dir = state_dir;
 
 	rc = -1;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

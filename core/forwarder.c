@@ -240,8 +240,7 @@ fjob_finish(struct fjob *j, CURLcode cc)
 		return;
 	}
 	fjob_result(j, FOUT_RETRY, "the client answered HTTP %ld", http);
-	if (curl_easy_getinfo(j->easy, CURLINFO_RETRY_AFTER, &ra) ==
-	        CURLE_OK &&
+	if (curl_easy_getinfo(j->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
 	    ra > 0)
 		j->retry_after_ms = (int64_t) ra * 1000;
 }
@@ -296,8 +295,8 @@ fapply_one(struct gw_txn *txn, const struct fapply *a, struct fjob *j)
 		ev->next_attempt_unix_ms = j->next_due;
 		gw_key_put_u64(k, (uint64_t) j->next_due);
 		gw_key_put_u64(k + 8, j->seq);
-		if ((rc = gw_txn_put_raw(txn, GW_DB_EVENT_QUEUE, k, 16, "", 0,
-		         0)) != GW_OK)
+		if ((rc = gw_txn_put_raw(
+		         txn, GW_DB_EVENT_QUEUE, k, 16, "", 0, 0)) != GW_OK)
 			goto out;
 		gw_key_put_u64(k, j->seq);
 		break;
@@ -428,7 +427,8 @@ ffill(struct fworker *w, int64_t now)
 		return;
 	if (gw_store_read(w->f->core->store, &ff.txn) != GW_OK)
 		return;
-	gw_txn_scan(ff.txn, GW_DB_EVENT_QUEUE, NULL, 0, NULL, 0, ffill_one, &ff);
+	gw_txn_scan(
+	    ff.txn, GW_DB_EVENT_QUEUE, NULL, 0, NULL, 0, ffill_one, &ff);
 	gw_txn_end(ff.txn);
 }
 
@@ -453,7 +453,8 @@ fsettle(struct fworker *w, int64_t now)
 			    gw_backoff_ms(f->cfg.backoff_base_ms,
 			        f->cfg.backoff_max_ms, j->attempts + 1,
 			        j->retry_after_ms);
-			if (j->next_due > j->created_ms + f->cfg.give_up_after_ms)
+			if (j->next_due >
+			    j->created_ms + f->cfg.give_up_after_ms)
 				j->outcome = FOUT_DEAD; /* keeps the error */
 		}
 		a.jobs[a.n++] = j;
@@ -471,21 +472,25 @@ fsettle(struct fworker *w, int64_t now)
 			    (unsigned long long) j->seq, gw_strerror(rc));
 		} else if (j->outcome == FOUT_ACK) {
 			atomic_fetch_add(&f->delivered, 1);
-			gw_debug("forward", "%s delivered to client %llu "
-			    "(attempt %u)", j->id,
-			    (unsigned long long) j->client_id, j->attempts + 1);
+			gw_debug("forward",
+			    "%s delivered to client %llu "
+			    "(attempt %u)",
+			    j->id, (unsigned long long) j->client_id,
+			    j->attempts + 1);
 		} else if (j->outcome == FOUT_RETRY) {
 			atomic_fetch_add(&f->retried, 1);
-			gw_info("forward", "%s to client %llu: %s; retry in "
-			    "%lld ms", j->id,
-			    (unsigned long long) j->client_id, j->err,
+			gw_info("forward",
+			    "%s to client %llu: %s; retry in "
+			    "%lld ms",
+			    j->id, (unsigned long long) j->client_id, j->err,
 			    (long long) (j->next_due - now));
 		} else if (j->outcome == FOUT_DEAD) {
 			atomic_fetch_add(&f->dead, 1);
-			gw_warn("forward", "%s to client %llu dead-lettered "
-			    "after %u attempt(s): %s", j->id,
-			    (unsigned long long) j->client_id, j->attempts + 1,
-			    j->err);
+			gw_warn("forward",
+			    "%s to client %llu dead-lettered "
+			    "after %u attempt(s): %s",
+			    j->id, (unsigned long long) j->client_id,
+			    j->attempts + 1, j->err);
 		}
 		if (j->easy != NULL)
 			curl_multi_remove_handle(w->multi, j->easy);

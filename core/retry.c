@@ -1,8 +1,8 @@
 /* retry.c - backoff and error classification for core's durable HTTP
  * queues (see retry_impl.h). */
-#include "retry_impl.h"
-
 #include <sodium.h>
+
+#include "retry_impl.h"
 
 int64_t
 gw_backoff_ms(

@@ -29,12 +29,12 @@ gw_url_query_get(const char *url, const char *name, char *out, size_t outlen)
 	nlen = strlen(name);
 	while (q < end) {
 		const char *amp = memchr(q, '&', (size_t) (end - q));
-		const char *pe  = amp != NULL ? amp : end;
-		const char *eq  = memchr(q, '=', (size_t) (pe - q));
-		const char *ne  = eq != NULL ? eq : pe;
+		const char *pe = amp != NULL ? amp : end;
+		const char *eq = memchr(q, '=', (size_t) (pe - q));
+		const char *ne = eq != NULL ? eq : pe;
 
 		if ((size_t) (ne - q) == nlen && memcmp(q, name, nlen) == 0) {
-			const char *v    = eq != NULL ? eq + 1 : pe;
+			const char *v = eq != NULL ? eq + 1 : pe;
 			size_t      vlen = (size_t) (pe - v);
 
 			if (vlen >= outlen)
@@ -48,9 +48,9 @@ gw_url_query_get(const char *url, const char *name, char *out, size_t outlen)
 	return GW_ENOTFOUND;
 }
 
-#define TWIML_DECL  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+#define TWIML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
 #define TWIML_EMPTY TWIML_DECL "<Response/>"
-#define TWIML_OPEN  TWIML_DECL "<Response><Message>"
+#define TWIML_OPEN TWIML_DECL "<Response><Message>"
 #define TWIML_CLOSE "</Message></Response>"
 
 int
@@ -145,7 +145,7 @@ gw_webhook_sign_header(const void *key, size_t klen, int64_t t,
 
 	if ((rc = gw_webhook_sign(key, klen, t, body, blen, hex)) != GW_OK)
 		return rc;
-	snprintf(out, GW_WEBHOOK_SIG_HEADER_MAX + 1, "t=%" PRId64 ",v1=%s", t,
-	    hex);
+	snprintf(
+	    out, GW_WEBHOOK_SIG_HEADER_MAX + 1, "t=%" PRId64 ",v1=%s", t, hex);
 	return GW_OK;
 }

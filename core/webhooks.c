@@ -16,13 +16,13 @@
  * same transaction (gw_event_enqueue); the forwarder delivers it later,
  * so a slow client never delays the answer to the provider.
  */
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
 #include <sodium.h>
 
 #include "core_impl.h"
@@ -93,8 +93,8 @@ gw_event_enqueue(struct gw_txn *txn, const struct gw_event_in *e, uint64_t *seq)
 	uint8_t                 k[16];
 	int                     rc;
 
-	rc = gw_txn_get_raw(txn, GW_DB_EVENT_IDS, e->id, strlen(e->id), &v,
-	    &vlen);
+	rc = gw_txn_get_raw(
+	    txn, GW_DB_EVENT_IDS, e->id, strlen(e->id), &v, &vlen);
 	if (rc == GW_OK)
 		return GW_EEXIST;
 	if (rc != GW_ENOTFOUND)
@@ -139,8 +139,8 @@ gw_rfc3339_ms(int64_t ms, char out[32])
 	time_t    t = (time_t) (ms / 1000);
 	struct tm tm;
 
-	char      date[24];
-	size_t    n;
+	char   date[24];
+	size_t n;
 
 	gmtime_r(&t, &tm);
 	n = strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -171,8 +171,8 @@ hook_open(struct gw_call *call, const Relay__V1__TwilioWebhookRequest *req,
 		    "public_url: 1 to %d bytes, no control characters",
 		    PUBLIC_URL_MAX);
 	if (req->n_params > GW_TWILIO_SIG_MAX_PARAMS)
-		return gw_call_fail(call, GW_ETOOBIG,
-		    "more than %d parameters", GW_TWILIO_SIG_MAX_PARAMS);
+		return gw_call_fail(call, GW_ETOOBIG, "more than %d parameters",
+		    GW_TWILIO_SIG_MAX_PARAMS);
 	if (req->signature[0] == '\0') {
 		gw_warn("webhooks", "twilio %s: no X-Twilio-Signature; refused",
 		    what);
@@ -218,8 +218,8 @@ hook_param(const struct hook *h, const char *name, char *out, size_t outlen)
 		memcpy(out, kv->val, kv->val_len);
 		out[kv->val_len] = '\0';
 		for (size_t j = 0; j < kv->val_len; j++)
-			if ((unsigned char) out[j] < 0x20 &&
-			    out[j] != '\n' && out[j] != '\r' && out[j] != '\t')
+			if ((unsigned char) out[j] < 0x20 && out[j] != '\n' &&
+			    out[j] != '\r' && out[j] != '\t')
 				return GW_EINVAL;
 		return GW_OK;
 	}
@@ -393,7 +393,7 @@ relay_sid_id(const char *sid, uint64_t *id)
 		char c = sid[i];
 		int  x = c >= '0' && c <= '9' ? c - '0'
 		     : c >= 'a' && c <= 'f'   ? c - 'a' + 10
-					      : -1;
+		                              : -1;
 
 		if (x < 0)
 			return GW_EINVAL;
@@ -471,7 +471,7 @@ status_event(const char *id, const Relay__V1__MessageRecord *m,
 
 	gw_rfc3339_ms(now, at);
 	o = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-		      "s:s}}",
+	              "s:s}}",
 	    "id", id, "type", GW_EVENT_STATUS, "created_at", at, "data", "sid",
 	    m->sid, "status", gw_message_status_name(m->status),
 	    "previous_status", gw_message_status_name(prev), "to", m->to,
@@ -552,7 +552,7 @@ status_fn(struct gw_txn *txn, void *arg)
 		const char *url = m->status_callback_url[0] != '\0'
 		    ? m->status_callback_url
 		    : c != NULL ? c->status_callback_url
-				: "";
+		                : "";
 
 		if (url[0] != '\0') {
 			struct gw_event_in ev = { .type = GW_EVENT_STATUS,
@@ -562,8 +562,8 @@ status_fn(struct gw_txn *txn, void *arg)
 
 			gw_event_id(GW_EVENT_STATUS, m->sid,
 			    gw_message_status_name(m->status), a->event_id);
-			if ((body = status_event(a->event_id, m, prev,
-			         a->now)) == NULL) {
+			if ((body = status_event(
+			         a->event_id, m, prev, a->now)) == NULL) {
 				rc = GW_ENOMEM;
 				goto out;
 			}
@@ -592,7 +592,7 @@ out:
 
 static void
 webhooks_twilio_status(Relay__V1__Webhooks_Service *svc,
-    const Relay__V1__TwilioWebhookRequest *req,
+    const Relay__V1__TwilioWebhookRequest          *req,
     Relay__V1__TwilioStatusReply_Closure done, void *arg)
 {
 	struct gw_core              *core = CORE(svc);
@@ -603,11 +603,11 @@ webhooks_twilio_status(Relay__V1__Webhooks_Service *svc,
 	struct status_w              w = { 0 };
 	struct gw_txn               *txn = NULL;
 	struct hook                  h;
-	char relay_sid[40] = "", msid[SID_MAX], acct_sid[SID_MAX];
-	char st[32], err_code[ERR_CODE_MAX], err_msg[ERR_MSG_MAX], ctx[96];
-	uint64_t                     which = 0;
-	bool                         have_status;
-	int                          rc;
+	char     relay_sid[40] = "", msid[SID_MAX], acct_sid[SID_MAX];
+	char     st[32], err_code[ERR_CODE_MAX], err_msg[ERR_MSG_MAX], ctx[96];
+	uint64_t which = 0;
+	bool     have_status;
+	int      rc;
 
 	if (hook_open(arg, req, "status", &h) != GW_OK)
 		return;
@@ -618,15 +618,13 @@ webhooks_twilio_status(Relay__V1__Webhooks_Service *svc,
 		gw_call_fail(arg, GW_EINVAL, "MessageSid, AccountSid: SIDs");
 		goto done;
 	}
-	have_status = hook_param(&h, "MessageStatus", st, sizeof(st)) ==
-	        GW_OK ||
+	have_status =
+	    hook_param(&h, "MessageStatus", st, sizeof(st)) == GW_OK ||
 	    hook_param(&h, "SmsStatus", st, sizeof(st)) == GW_OK;
-	if (hook_param(&h, "ErrorCode", err_code, sizeof(err_code)) !=
-	        GW_OK ||
+	if (hook_param(&h, "ErrorCode", err_code, sizeof(err_code)) != GW_OK ||
 	    !gw_text_ok(err_code, sizeof(err_code)))
 		err_code[0] = '\0';
-	if (hook_param(&h, "ErrorMessage", err_msg, sizeof(err_msg)) !=
-	        GW_OK ||
+	if (hook_param(&h, "ErrorMessage", err_msg, sizeof(err_msg)) != GW_OK ||
 	    !gw_text_ok(err_msg, sizeof(err_msg)))
 		err_msg[0] = '\0';
 	(void) gw_url_query_get(
@@ -664,8 +662,10 @@ webhooks_twilio_status(Relay__V1__Webhooks_Service *svc,
 		    (unsigned long long) acct->id);
 	} else {
 		rc = verify_any(core, &h, &cand, &which);
-		snprintf(ctx, sizeof(ctx), "unknown message %.40s, %zu "
-		    "account(s) tried", msid[0] ? msid : "-", cand.n);
+		snprintf(ctx, sizeof(ctx),
+		    "unknown message %.40s, %zu "
+		    "account(s) tried",
+		    msid[0] ? msid : "-", cand.n);
 	}
 	if (rc != GW_OK) {
 		refuse(arg, &h, rc, ctx);
@@ -674,9 +674,10 @@ webhooks_twilio_status(Relay__V1__Webhooks_Service *svc,
 	if (m == NULL || acct == NULL) {
 		/* authentic, but not ours to update: the provider gets 200
 		 * so that it does not retry */
-		gw_info("webhooks", "twilio status: unknown message %.40s "
-		    "(account %llu); ignored", msid[0] ? msid : "-",
-		    (unsigned long long) which);
+		gw_info("webhooks",
+		    "twilio status: unknown message %.40s "
+		    "(account %llu); ignored",
+		    msid[0] ? msid : "-", (unsigned long long) which);
 		done(&out, arg);
 		goto done;
 	}
@@ -689,9 +690,12 @@ webhooks_twilio_status(Relay__V1__Webhooks_Service *svc,
 	w.err_msg = err_msg;
 	w.upstream_sid = msid;
 	if (!have_status || twilio_status(st, &w.status) != GW_OK) {
-		gw_info("webhooks", "twilio status: message %s: status '%.20s' "
-		    "not understood; ignored", m->sid, have_status ? st : "");
-		w.status = RELAY__V1__MESSAGE_STATUS__MESSAGE_STATUS_UNSPECIFIED;
+		gw_info("webhooks",
+		    "twilio status: message %s: status '%.20s' "
+		    "not understood; ignored",
+		    m->sid, have_status ? st : "");
+		w.status =
+		    RELAY__V1__MESSAGE_STATUS__MESSAGE_STATUS_UNSPECIFIED;
 	}
 	if ((rc = gw_store_write(core->store, status_fn, &w)) != GW_OK) {
 		gw_call_fail(arg, rc, "recording the status failed");
@@ -761,16 +765,16 @@ inbound_event(const char *id, const Relay__V1__InboundMessage *r, int64_t now)
 static int
 inbound_fn(struct gw_txn *txn, void *arg)
 {
-	struct inbound_w         *a = arg;
-	Relay__V1__InboundMessage r = RELAY__V1__INBOUND_MESSAGE__INIT;
+	struct inbound_w          *a = arg;
+	Relay__V1__InboundMessage  r = RELAY__V1__INBOUND_MESSAGE__INIT;
 	Relay__V1__InboundMessage *old = NULL;
-	Relay__V1__ClientRecord  *c = NULL;
-	const void               *v;
-	size_t                    vlen, plen = strlen(a->provider_sid);
-	char                     *body = NULL;
-	uint8_t                   k[16];
-	uint64_t                  seq;
-	int                       rc;
+	Relay__V1__ClientRecord   *c = NULL;
+	const void                *v;
+	size_t                     vlen, plen = strlen(a->provider_sid);
+	char                      *body = NULL;
+	uint8_t                    k[16];
+	uint64_t                   seq;
+	int                        rc;
 
 	a->id = 0;
 	a->duplicate = false;
@@ -844,8 +848,8 @@ inbound_fn(struct gw_txn *txn, void *arg)
 		goto out;
 	gw_key_put_u64(k, a->client_id);
 	gw_key_put_u64(k + 8, ~a->id);
-	rc = gw_txn_put_raw(txn, GW_DB_INBOUND_BY_CLIENT, k, 16, "", 0,
-	    GW_PUT_NOOVERWRITE);
+	rc = gw_txn_put_raw(
+	    txn, GW_DB_INBOUND_BY_CLIENT, k, 16, "", 0, GW_PUT_NOOVERWRITE);
 out:
 	free(body);
 	if (c != NULL)
@@ -855,8 +859,8 @@ out:
 
 /* inbound_media collects MediaUrl0..MediaUrl9 that are http(s) URLs. */
 static size_t
-inbound_media(const struct hook *h, char urls[MEDIA_MAX][GW_URL_MAX_LEN + 1],
-    char **ptrs)
+inbound_media(
+    const struct hook *h, char urls[MEDIA_MAX][GW_URL_MAX_LEN + 1], char **ptrs)
 {
 	size_t n = 0;
 
@@ -875,23 +879,23 @@ inbound_media(const struct hook *h, char urls[MEDIA_MAX][GW_URL_MAX_LEN + 1],
 
 static void
 webhooks_twilio_inbound(Relay__V1__Webhooks_Service *svc,
-    const Relay__V1__TwilioWebhookRequest *req,
+    const Relay__V1__TwilioWebhookRequest           *req,
     Relay__V1__TwilioInboundReply_Closure done, void *arg)
 {
 	struct gw_core               *core = CORE(svc);
 	Relay__V1__TwilioInboundReply out =
 	    RELAY__V1__TWILIO_INBOUND_REPLY__INIT;
-	Relay__V1__Tn                *tn = NULL;
-	Relay__V1__AccountRecord     *pinned = NULL;
-	struct candidates             cand = { .sid = "" };
-	struct inbound_w              w = { 0 };
-	struct gw_txn                *txn = NULL;
-	struct hook                   h;
+	Relay__V1__Tn            *tn = NULL;
+	Relay__V1__AccountRecord *pinned = NULL;
+	struct candidates         cand = { .sid = "" };
+	struct inbound_w          w = { 0 };
+	struct gw_txn            *txn = NULL;
+	struct hook               h;
 	char  msid[SID_MAX], acct_sid[SID_MAX], to_raw[64], from[64];
 	char  to[GW_E164_MAX + 1] = "", nmedia[8], ctx[96];
 	char *body = NULL, *twiml = NULL;
-	char  (*media)[GW_URL_MAX_LEN + 1] = NULL;
-	char *media_ptrs[MEDIA_MAX];
+	char(*media)[GW_URL_MAX_LEN + 1] = NULL;
+	char    *media_ptrs[MEDIA_MAX];
 	uint64_t which = 0;
 	int      rc;
 
@@ -961,8 +965,10 @@ webhooks_twilio_inbound(Relay__V1__Webhooks_Service *svc,
 	}
 
 	if (tn == NULL) {
-		gw_info("webhooks", "twilio inbound: %s is not in the pool; "
-		    "empty answer", to[0] ? to : "(no To)");
+		gw_info("webhooks",
+		    "twilio inbound: %s is not in the pool; "
+		    "empty answer",
+		    to[0] ? to : "(no To)");
 		if (gw_twiml_reply(NULL, &twiml) != GW_OK) {
 			gw_call_fail(arg, GW_ENOMEM, "out of memory");
 			goto done;
@@ -989,8 +995,10 @@ webhooks_twilio_inbound(Relay__V1__Webhooks_Service *svc,
 		}
 		rc = hook_param(&h, "Body", body, BODY_MAX + 1);
 		if (rc == GW_EINVAL) {
-			gw_call_fail(arg, GW_ETOOBIG, "Body: at most %d bytes, "
-			    "no NUL", BODY_MAX);
+			gw_call_fail(arg, GW_ETOOBIG,
+			    "Body: at most %d bytes, "
+			    "no NUL",
+			    BODY_MAX);
 			goto done;
 		}
 		if (hook_param(&h, "NumMedia", nmedia, sizeof(nmedia)) == GW_OK)

@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 #include "gw/store.h"
-#include "relay/v1/records.pb-c.h"
 #include "relay/v1/messaging.pb-c.h"
+#include "relay/v1/records.pb-c.h"
 
 struct gw_forwarder;
 struct gw_keyring;

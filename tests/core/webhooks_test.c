@@ -15,11 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 /* cmocka after its prerequisites */
-#include <cmocka.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
 
 #include "fake_upstream.h"
 #include "gw/core.h"
@@ -117,10 +118,10 @@ fwd_start(struct fx *fx, int64_t give_up_ms)
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct fx                     *fx = calloc(1, sizeof(*fx));
 	Relay__V1__CreateClientRequest c =
 	    RELAY__V1__CREATE_CLIENT_REQUEST__INIT;
-	Relay__V1__CreateKeyRequest k = RELAY__V1__CREATE_KEY_REQUEST__INIT;
+	Relay__V1__CreateKeyRequest     k = RELAY__V1__CREATE_KEY_REQUEST__INIT;
 	Relay__V1__CreateAccountRequest a =
 	    RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
 	Relay__V1__CreateRouteRequest r = RELAY__V1__CREATE_ROUTE_REQUEST__INIT;
@@ -188,7 +189,8 @@ setup(void **state)
 	dcfg.state_dir = fx->dir;
 	dcfg.public_url = PUBLIC;
 	dcfg.poll_ms = 20;
-	assert_int_equal(gw_dispatcher_start(fx->core, &dcfg, &fx->disp), GW_OK);
+	assert_int_equal(
+	    gw_dispatcher_start(fx->core, &dcfg, &fx->disp), GW_OK);
 	fwd_start(fx, 5000);
 
 	protobuf_c_message_free_unpacked(&cl->base, NULL);
@@ -246,9 +248,8 @@ post_params(const struct post *p, struct gw_kv *kv, Relay__V1__FormParam *fp,
  * "bad": a well-formed wrong one). tamper changes one value after
  * signing. */
 static int
-hook(struct fx *fx, const char *method, const struct post *p,
-    const char *token, const char *tamper_key, const char *tamper_val,
-    void *out)
+hook(struct fx *fx, const char *method, const struct post *p, const char *token,
+    const char *tamper_key, const char *tamper_val, void *out)
 {
 	Relay__V1__TwilioWebhookRequest req =
 	    RELAY__V1__TWILIO_WEBHOOK_REQUEST__INIT;
@@ -258,10 +259,11 @@ hook(struct fx *fx, const char *method, const struct post *p,
 	size_t               n = post_params(p, kv, fp, fpp);
 
 	if (token != NULL && strcmp(token, "bad") == 0)
-		snprintf(sig, sizeof(sig), "%s", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+		snprintf(
+		    sig, sizeof(sig), "%s", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 	else if (token != NULL)
-		assert_int_equal(gw_twilio_sig_compute(token, strlen(token),
-		                     p->url, kv, n, sig),
+		assert_int_equal(gw_twilio_sig_compute(
+		                     token, strlen(token), p->url, kv, n, sig),
 		    GW_OK);
 	for (size_t i = 0; tamper_key != NULL && i < n; i++)
 		if (strcmp(p->kv[2 * i], tamper_key) == 0) {
@@ -315,15 +317,15 @@ static int
 find_one(const void *k, size_t kl, const void *v, size_t vl, void *arg)
 {
 	struct find              *f = arg;
-	Relay__V1__MessageRecord *m = relay__v1__message_record__unpack(
-	    NULL, vl, v);
+	Relay__V1__MessageRecord *m =
+	    relay__v1__message_record__unpack(NULL, vl, v);
 
 	(void) k;
 	(void) kl;
 	assert_non_null(m);
 	if (strcmp(m->sid, f->sid) == 0)
-		snprintf(f->upstream, sizeof(f->upstream), "%s",
-		    m->upstream_sid);
+		snprintf(
+		    f->upstream, sizeof(f->upstream), "%s", m->upstream_sid);
 	relay__v1__message_record__free_unpacked(m, NULL);
 	return 0;
 }
@@ -343,7 +345,8 @@ sent_sms(struct fx *fx, char sid[40], char up[64])
 		f.upstream[0] = '\0';
 		assert_int_equal(
 		    gw_store_read(gw_core_store(fx->core), &txn), GW_OK);
-		gw_txn_scan(txn, GW_DB_MESSAGES, NULL, 0, NULL, 0, find_one, &f);
+		gw_txn_scan(
+		    txn, GW_DB_MESSAGES, NULL, 0, NULL, 0, find_one, &f);
 		gw_txn_end(txn);
 		if (f.upstream[0] != '\0') {
 			snprintf(up, 64, "%s", f.upstream);
@@ -441,8 +444,7 @@ has(char ids[][64], size_t n, const char *id)
 
 /* wait_acked waits until every id of want was acknowledged. */
 static void
-wait_acked(struct fx *fx, size_t failing, char want[][64], size_t nwant,
-    int ms)
+wait_acked(struct fx *fx, size_t failing, char want[][64], size_t nwant, int ms)
 {
 	static char ids[MAX_EVENTS][64];
 
@@ -468,20 +470,20 @@ test_status_signature(void **state)
 	struct fx                    *fx = *state;
 	Relay__V1__TwilioStatusReply *r;
 	Relay__V1__Message           *m;
-	char sid[40], up[64], url[160], evs[2][64];
-	struct post p = { url, { "MessageSid", up, "MessageStatus", "sent",
-	                           "AccountSid", TWILIO_SID, "To", TO, "From",
-	                           FROM, NULL } };
+	char                          sid[40], up[64], url[160], evs[2][64];
+	struct post                   p = { url,
+		                  { "MessageSid", up, "MessageStatus", "sent", "AccountSid",
+		                      TWILIO_SID, "To", TO, "From", FROM, NULL } };
 
 	sent_sms(fx, sid, up);
 	snprintf(url, sizeof(url), STATUS_URL "?relay_sid=%s", sid);
 
 	/* missing, invalid, tampered, signed with another token: refused,
 	 * nothing changed */
-	assert_int_equal(hook(fx, "TwilioStatus", &p, NULL, NULL, NULL, NULL),
-	    GW_EAUTH);
-	assert_int_equal(hook(fx, "TwilioStatus", &p, "bad", NULL, NULL, NULL),
-	    GW_EAUTH);
+	assert_int_equal(
+	    hook(fx, "TwilioStatus", &p, NULL, NULL, NULL, NULL), GW_EAUTH);
+	assert_int_equal(
+	    hook(fx, "TwilioStatus", &p, "bad", NULL, NULL, NULL), GW_EAUTH);
 	assert_int_equal(hook(fx, "TwilioStatus", &p, TWILIO_TOKEN,
 	                     "MessageStatus", "delivered", NULL),
 	    GW_EAUTH);
@@ -535,10 +537,10 @@ test_status_unknown_message(void **state)
 {
 	struct fx                    *fx = *state;
 	Relay__V1__TwilioStatusReply *r;
-	struct post p = { STATUS_URL, { "MessageSid",
-	                                  "SM00000000000000000000000000000999",
-	                                  "MessageStatus", "delivered",
-	                                  "AccountSid", TWILIO_SID, NULL } };
+	struct post                   p = { STATUS_URL,
+		                  { "MessageSid", "SM00000000000000000000000000000999",
+		                      "MessageStatus", "delivered", "AccountSid", TWILIO_SID,
+		                      NULL } };
 
 	/* authentic but unknown: OK with the flag, nothing forwarded */
 	assert_int_equal(
@@ -579,12 +581,11 @@ test_status_scrambled(void **state)
 	/* Twilio's statuses in order, and the final one each message gets */
 	static const char *const finals[] = { "delivered", "undelivered",
 		"failed", "delivered", "delivered" };
-	static const int         orders[][4] = { { 3, 2, 1, 0 },
-		        { 1, 3, 0, 2 }, { 2, 0, 3, 1 }, { 0, 1, 2, 3 },
-		        { 3, 0, 0, 3 } };
+	static const int         orders[][4] = { { 3, 2, 1, 0 }, { 1, 3, 0, 2 },
+		        { 2, 0, 3, 1 }, { 0, 1, 2, 3 }, { 3, 0, 0, 3 } };
 	enum { N = 5 };
-	char  sids[N][40], ups[N][64], urls[N][256], evs[32][64];
-	size_t nev = 0;
+	char    sids[N][40], ups[N][64], urls[N][256], evs[32][64];
+	size_t  nev = 0;
 	int64_t before;
 
 	for (int i = 0; i < N; i++) {
@@ -623,8 +624,7 @@ test_status_scrambled(void **state)
 			}
 			protobuf_c_message_free_unpacked(&r->base, NULL);
 			protobuf_c_message_free_unpacked(&m->base, NULL);
-			protobuf_c_message_free_unpacked(
-			    &before_m->base, NULL);
+			protobuf_c_message_free_unpacked(&before_m->base, NULL);
 		}
 	}
 	for (int i = 0; i < N; i++) {
@@ -645,8 +645,7 @@ test_status_scrambled(void **state)
 /* ---- forwarding ------------------------------------------------------ */
 
 static void
-inbound_post(struct post *p, const char *msid, const char *to,
-    const char *body)
+inbound_post(struct post *p, const char *msid, const char *to, const char *body)
 {
 	*p = (struct post) { INBOUND_URL,
 		{ "MessageSid", msid, "SmsMessageSid", msid, "AccountSid",
@@ -659,8 +658,8 @@ test_forward_recovers_exactly_once(void **state)
 {
 	struct fx *fx = *state;
 	enum { N = 8, FAILING = 12 };
-	enum th_answer fails[FAILING];
-	char           evs[N][64], msid[N][40], body[32];
+	enum th_answer                      fails[FAILING];
+	char                                evs[N][64], msid[N][40], body[32];
 	Relay__V1__ListWebhookEventsRequest lr =
 	    RELAY__V1__LIST_WEBHOOK_EVENTS_REQUEST__INIT;
 	Relay__V1__WebhookEventList *list;
@@ -677,8 +676,8 @@ test_forward_recovers_exactly_once(void **state)
 		snprintf(msid[i], 40, "SM%032x", 0x100 + i);
 		snprintf(body, sizeof(body), "message %d", i);
 		inbound_post(&p, msid[i], TN, body);
-		assert_int_equal(hook(fx, "TwilioInbound", &p, TWILIO_TOKEN,
-		                     NULL, NULL, &r),
+		assert_int_equal(
+		    hook(fx, "TwilioInbound", &p, TWILIO_TOKEN, NULL, NULL, &r),
 		    GW_OK);
 		assert_true(r->stored);
 		snprintf(evs[i], 64, "%s", r->event_id);
@@ -707,8 +706,8 @@ test_forward_recovers_exactly_once(void **state)
 static void
 test_forward_dead_letter(void **state)
 {
-	struct fx *fx = *state;
-	Relay__V1__TwilioInboundReply *r;
+	struct fx                          *fx = *state;
+	Relay__V1__TwilioInboundReply      *r;
 	Relay__V1__ListWebhookEventsRequest lr =
 	    RELAY__V1__LIST_WEBHOOK_EVENTS_REQUEST__INIT;
 	Relay__V1__WebhookEventList *list = NULL;
@@ -767,10 +766,11 @@ inbound_count(struct fx *fx, uint64_t client)
 static void
 test_inbound(void **state)
 {
-	struct fx *fx = *state;
+	struct fx                       *fx = *state;
 	Relay__V1__SetTnAutoReplyRequest ar =
 	    RELAY__V1__SET_TN_AUTO_REPLY_REQUEST__INIT;
-	Relay__V1__ListInboundRequest lr = RELAY__V1__LIST_INBOUND_REQUEST__INIT;
+	Relay__V1__ListInboundRequest lr =
+	    RELAY__V1__LIST_INBOUND_REQUEST__INIT;
 	Relay__V1__TwilioInboundReply *r;
 	Relay__V1__InboundList        *l;
 	Relay__V1__Tn                 *t;
@@ -785,12 +785,12 @@ test_inbound(void **state)
 
 	/* bad, missing and tampered signatures: refused, nothing stored */
 	inbound_post(&p, "SM000000000000000000000000000000a1", TN, "hi <b>");
-	assert_int_equal(hook(fx, "TwilioInbound", &p, "bad", NULL, NULL, NULL),
-	    GW_EAUTH);
-	assert_int_equal(hook(fx, "TwilioInbound", &p, NULL, NULL, NULL, NULL),
-	    GW_EAUTH);
-	assert_int_equal(hook(fx, "TwilioInbound", &p, TWILIO_TOKEN, "Body",
-	                     "hi <i>", NULL),
+	assert_int_equal(
+	    hook(fx, "TwilioInbound", &p, "bad", NULL, NULL, NULL), GW_EAUTH);
+	assert_int_equal(
+	    hook(fx, "TwilioInbound", &p, NULL, NULL, NULL, NULL), GW_EAUTH);
+	assert_int_equal(
+	    hook(fx, "TwilioInbound", &p, TWILIO_TOKEN, "Body", "hi <i>", NULL),
 	    GW_EAUTH);
 	assert_int_equal(inbound_count(fx, 0), 0);
 
@@ -845,7 +845,7 @@ test_inbound(void **state)
 static void
 test_inbound_unknown_number(void **state)
 {
-	struct fx *fx = *state;
+	struct fx                     *fx = *state;
 	Relay__V1__TwilioInboundReply *r;
 	Relay__V1__TnRequest           tn = RELAY__V1__TN_REQUEST__INIT;
 	Relay__V1__Tn                 *t;
@@ -881,8 +881,8 @@ test_inbound_unknown_number(void **state)
 static void
 test_inbound_pinned_account(void **state)
 {
-	struct fx *fx = *state;
-	Relay__V1__AssignTnRequest as = RELAY__V1__ASSIGN_TN_REQUEST__INIT;
+	struct fx                     *fx = *state;
+	Relay__V1__AssignTnRequest     as = RELAY__V1__ASSIGN_TN_REQUEST__INIT;
 	Relay__V1__TwilioInboundReply *r;
 	Relay__V1__Tn                 *t;
 	struct post                    p;
@@ -941,18 +941,20 @@ test_helpers(void **state)
 	                     "relay_sid", v, sizeof(v)),
 	    GW_OK);
 	assert_string_equal(v, "SM1");
-	assert_int_equal(gw_url_query_get("https://h/p?xrelay_sid=1#relay_sid=2",
-	                     "relay_sid", v, sizeof(v)),
+	assert_int_equal(
+	    gw_url_query_get("https://h/p?xrelay_sid=1#relay_sid=2",
+	        "relay_sid", v, sizeof(v)),
 	    GW_ENOTFOUND);
-	assert_int_equal(gw_url_query_get("https://h/p?b", "b", v, sizeof(v)),
-	    GW_OK);
+	assert_int_equal(
+	    gw_url_query_get("https://h/p?b", "b", v, sizeof(v)), GW_OK);
 	assert_string_equal(v, "");
 	assert_int_equal(gw_url_query_get("https://h/p?b=0123456789abcdefg",
 	                     "b", v, sizeof(v)),
 	    GW_ETOOBIG);
 	assert_int_equal(gw_twiml_reply("a\001b]]>", &s), GW_OK);
-	assert_string_equal(s, XML_DECL "<Response><Message>ab]]&gt;</Message>"
-	                                "</Response>");
+	assert_string_equal(s,
+	    XML_DECL "<Response><Message>ab]]&gt;</Message>"
+	             "</Response>");
 	free(s);
 	/* RFC 4231 test case 2 shape: key "Jefe", over "0.<data>" */
 	assert_int_equal(gw_webhook_sign("Jefe", 4, 0,
@@ -964,8 +966,8 @@ test_helpers(void **state)
 		char          want[65];
 
 		HMAC(EVP_sha256(), "Jefe", 4,
-		    (const unsigned char *) "0.what do ya want for nothing?", 30,
-		    mac, &ml);
+		    (const unsigned char *) "0.what do ya want for nothing?",
+		    30, mac, &ml);
 		for (int i = 0; i < 32; i++)
 			snprintf(want + 2 * i, 3, "%02x", mac[i]);
 		assert_string_equal(hex, want);

@@ -108,7 +108,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		core_init();
 	gw_call_dispatch(core, &c,
 	    data[0] % 3 == 0 ? "relay.v1.Webhooks/TwilioStatus"
-			     : "relay.v1.Webhooks/TwilioInbound",
+	                     : "relay.v1.Webhooks/TwilioInbound",
 	    NULL, data + 1, size - 1);
 	if (c.err == GW_OK && c.reply == NULL && c.reply_len != 0)
 		abort();

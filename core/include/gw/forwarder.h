@@ -37,14 +37,14 @@ struct gw_core;
 struct gw_forwarder;
 
 struct gw_forwarder_config {
-	unsigned threads;           /* 0: 1 */
-	unsigned max_in_flight;     /* per thread; 0: 64 */
-	int64_t  give_up_after_ms;  /* 0: 86400000 (one day) */
-	int64_t  backoff_base_ms;   /* 0: 1000 */
-	int64_t  backoff_max_ms;    /* 0: 600000 (ten minutes) */
+	unsigned threads;            /* 0: 1 */
+	unsigned max_in_flight;      /* per thread; 0: 64 */
+	int64_t  give_up_after_ms;   /* 0: 86400000 (one day) */
+	int64_t  backoff_base_ms;    /* 0: 1000 */
+	int64_t  backoff_max_ms;     /* 0: 600000 (ten minutes) */
 	int64_t  request_timeout_ms; /* 0: 10000 */
 	int64_t  connect_timeout_ms; /* 0: 5000 */
-	int64_t  poll_ms;           /* idle rescan; 0: 500 */
+	int64_t  poll_ms;            /* idle rescan; 0: 500 */
 };
 
 struct gw_forwarder_stats {

@@ -46,8 +46,8 @@ int gw_twiml_reply(const char *text, char **out);
 /* gw_webhook_sign computes the hex HMAC-SHA256 of "<t>.<body>" under
  * key (klen bytes, any length) into out (NUL-terminated). Returns GW_OK,
  * GW_EINVAL (NULL pointers with non-zero lengths, t < 0) or GW_ECRYPTO. */
-int gw_webhook_sign(const void *key, size_t klen, int64_t t,
-    const void *body, size_t blen, char out[GW_WEBHOOK_SIG_HEX + 1]);
+int gw_webhook_sign(const void *key, size_t klen, int64_t t, const void *body,
+    size_t blen, char out[GW_WEBHOOK_SIG_HEX + 1]);
 
 /* gw_webhook_sign_header writes the X-Relay-Signature value
  * "t=<t>,v1=<hex>" for body into out. Returns as gw_webhook_sign. */

@@ -41,6 +41,11 @@ gw_core_open(const struct gw_core_config *cfg, struct gw_core **out)
 	core->messaging   = gw_messaging_service;
 	core->services[2] = (struct gw_service) { &core->messaging.base,
 		GW_AUTH_API_KEY };
+	/* relay-http calls it for providers; the provider's signature,
+	 * checked against the account's sealed token, authenticates */
+	core->webhooks    = gw_webhooks_service;
+	core->services[3] = (struct gw_service) { &core->webhooks.base,
+		GW_AUTH_NONE };
 	*out = core;
 	return GW_OK;
 fail:

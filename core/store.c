@@ -41,6 +41,13 @@ static const char *const db_names[GW_DB_COUNT] = {
 	[GW_DB_MSG_BY_CLIENT] = "messages_by_client",
 	[GW_DB_OUTBOX]        = "outbox",
 	[GW_DB_IDEMPOTENCY]   = "idempotency",
+	[GW_DB_MSG_BY_UPSTREAM] = "messages_by_upstream",
+	[GW_DB_INBOUND]       = "inbound",
+	[GW_DB_INBOUND_BY_SID] = "inbound_by_sid",
+	[GW_DB_INBOUND_BY_CLIENT] = "inbound_by_client",
+	[GW_DB_EVENTS]        = "events",
+	[GW_DB_EVENT_IDS]     = "event_ids",
+	[GW_DB_EVENT_QUEUE]   = "event_queue",
 };
 
 struct wreq {

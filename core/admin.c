@@ -13,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core_impl.h"
 #include "ledger_impl.h"
 #include "valid_impl.h"
+#include "webhooks_impl.h"
 #include "gw/clock.h"
 #include "gw/e164.h"
 #include "gw/err.h"
@@ -187,6 +190,8 @@ client_view(const Relay__V1__ClientRecord *r, Relay__V1__Client *v)
 	v->inbound_url         = r->inbound_url;
 	v->created_unix_ms     = r->created_unix_ms;
 	v->updated_unix_ms     = r->updated_unix_ms;
+	v->has_webhook_secret  = r->webhook_secret_sealed.len > 0;
+	v->webhook_secret_unix_ms = r->webhook_secret_unix_ms;
 }
 
 struct create_client {
@@ -1494,6 +1499,402 @@ admin_set_setting(Relay__V1__Admin_Service *svc,
 	}
 	if (a.old != NULL)
 		relay__v1__settings__free_unpacked(a.old, NULL);
+}
+
+/* ---- webhooks: TN assignment, auto-replies, secrets, inbound --------- */
+
+#define AUTO_REPLY_MAX 1600
+#define INBOUND_PAGE   50
+#define INBOUND_PAGE_MAX 1000
+
+struct tn_update {
+	struct wbase  w;
+	char          number[GW_E164_MAX + 1];
+	uint64_t      client_id;  /* AssignTn */
+	uint64_t      account_id; /* AssignTn */
+	const char   *auto_reply; /* SetTnAutoReply when non-NULL */
+	Relay__V1__Tn *rec;       /* the updated record, owned */
+};
+
+static int
+tn_update_fn(struct gw_txn *txn, void *arg)
+{
+	struct tn_update         *a = arg;
+	Relay__V1__AccountRecord *acct = NULL;
+	size_t                    n = strlen(a->number);
+	uint8_t                   k[8];
+	const void               *v;
+	size_t                    vlen;
+	int                       rc;
+
+	if (a->rec != NULL)
+		relay__v1__tn__free_unpacked(a->rec, NULL);
+	a->rec = NULL;
+	rc = gw_txn_get(txn, GW_DB_TNS, a->number, n, &relay__v1__tn__descriptor,
+	    (ProtobufCMessage **) &a->rec);
+	if (rc == GW_ENOTFOUND)
+		return wfail(&a->w, rc, "%s is not in the pool (relayctl tn "
+		    "add %s)", a->number, a->number);
+	if (rc != GW_OK)
+		return rc;
+	if (a->auto_reply != NULL) {
+		/* the strings of rec are its own: point at ours only while
+		 * packing, then give it back */
+		char *own = a->rec->auto_reply;
+
+		a->rec->auto_reply = (char *) a->auto_reply;
+		rc = gw_txn_put(txn, GW_DB_TNS, a->number, n, &a->rec->base, 0);
+		a->rec->auto_reply = own;
+		return rc;
+	}
+	if (a->client_id != 0) {
+		u64key(k, a->client_id);
+		rc = gw_txn_get_raw(txn, GW_DB_CLIENTS, k, 8, &v, &vlen);
+		if (rc == GW_ENOTFOUND)
+			return wfail(&a->w, rc, "client %llu not found",
+			    (unsigned long long) a->client_id);
+		if (rc != GW_OK)
+			return rc;
+	}
+	if (a->account_id != 0) {
+		u64key(k, a->account_id);
+		rc = gw_txn_get(txn, GW_DB_ACCOUNTS, k, 8,
+		    &relay__v1__account_record__descriptor,
+		    (ProtobufCMessage **) &acct);
+		if (rc == GW_ENOTFOUND)
+			return wfail(&a->w, rc, "account %llu not found",
+			    (unsigned long long) a->account_id);
+		if (rc != GW_OK)
+			return rc;
+		rc = acct->kind == RELAY__V1__ACCOUNT_KIND__ACCOUNT_TWILIO
+		    ? GW_OK
+		    : wfail(&a->w, GW_EINVAL, "account %llu is not a Twilio "
+			"account: its webhooks are not signed that way",
+			(unsigned long long) a->account_id);
+		relay__v1__account_record__free_unpacked(acct, NULL);
+		if (rc != GW_OK)
+			return rc;
+	}
+	a->rec->client_id  = a->client_id;
+	a->rec->account_id = a->account_id;
+	return gw_txn_put(txn, GW_DB_TNS, a->number, n, &a->rec->base, 0);
+}
+
+static int
+tn_number(struct gw_call *call, const char *in, char out[GW_E164_MAX + 1])
+{
+	if (gw_e164_normalize(in, strlen(in), out) != GW_OK)
+		return gw_call_fail(call, GW_EINVAL, "number: not an E.164 "
+		    "number (+15551234567) or 11-digit 1NPANXXXXXX");
+	return GW_OK;
+}
+
+static void
+admin_assign_tn(Relay__V1__Admin_Service *svc,
+    const Relay__V1__AssignTnRequest *req, Relay__V1__Tn_Closure done,
+    void *arg)
+{
+	struct tn_update a = { .client_id = req->client_id,
+		.account_id = req->account_id };
+
+	if (tn_number(arg, req->number, a.number) != GW_OK)
+		return;
+	if (write(CORE(svc), arg, tn_update_fn, &a.w) == GW_OK) {
+		gw_info("admin", "tn %s assigned to client %llu (account %llu)",
+		    a.number, (unsigned long long) a.client_id,
+		    (unsigned long long) a.account_id);
+		done(a.rec, arg);
+	}
+	if (a.rec != NULL)
+		relay__v1__tn__free_unpacked(a.rec, NULL);
+}
+
+/* utf8_ok accepts well-formed UTF-8: no overlong forms, surrogates or
+ * code points above U+10FFFF. */
+static bool
+utf8_ok(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t        len;
+		uint32_t      cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, cp = c & 0x07;
+		else
+			return false;
+		if (i + len > n)
+			return false;
+		for (size_t j = 1; j < len; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* auto_reply_ok accepts text that TwiML can carry: no control characters
+ * but line breaks and tabs, valid UTF-8. */
+static bool
+auto_reply_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > AUTO_REPLY_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char) s[i];
+
+		if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') ||
+		    c == 0x7f)
+			return false;
+	}
+	return utf8_ok((const unsigned char *) s, n);
+}
+
+static void
+admin_set_tn_auto_reply(Relay__V1__Admin_Service *svc,
+    const Relay__V1__SetTnAutoReplyRequest *req, Relay__V1__Tn_Closure done,
+    void *arg)
+{
+	struct tn_update a = { .auto_reply = req->text };
+
+	if (tn_number(arg, req->number, a.number) != GW_OK)
+		return;
+	if (!auto_reply_ok(req->text)) {
+		gw_call_fail(arg, GW_EINVAL, "text: UTF-8, at most %d bytes, "
+		    "no control characters but line breaks", AUTO_REPLY_MAX);
+		return;
+	}
+	if (write(CORE(svc), arg, tn_update_fn, &a.w) == GW_OK) {
+		gw_info("admin", "tn %s auto-reply %s", a.number,
+		    req->text[0] ? "set" : "cleared");
+		char *own = a.rec->auto_reply;
+
+		a.rec->auto_reply = (char *) req->text;
+		done(a.rec, arg);
+		a.rec->auto_reply = own;
+	}
+	if (a.rec != NULL)
+		relay__v1__tn__free_unpacked(a.rec, NULL);
+}
+
+struct set_secret {
+	struct wbase   w;
+	uint64_t       client_id;
+	const uint8_t *sealed;
+	size_t         sealed_len;
+};
+
+static int
+set_secret_fn(struct gw_txn *txn, void *arg)
+{
+	struct set_secret       *a = arg;
+	Relay__V1__ClientRecord *c = NULL;
+	ProtobufCBinaryData      own;
+	uint8_t                  k[8];
+	int                      rc;
+
+	u64key(k, a->client_id);
+	rc = gw_txn_get(txn, GW_DB_CLIENTS, k, 8,
+	    &relay__v1__client_record__descriptor, (ProtobufCMessage **) &c);
+	if (rc == GW_ENOTFOUND)
+		return wfail(&a->w, rc, "client %llu not found",
+		    (unsigned long long) a->client_id);
+	if (rc != GW_OK)
+		return rc;
+	own = c->webhook_secret_sealed;
+	c->webhook_secret_sealed.data = (uint8_t *) a->sealed;
+	c->webhook_secret_sealed.len  = a->sealed_len;
+	c->webhook_secret_unix_ms     = a->w.now;
+	c->updated_unix_ms            = a->w.now;
+	rc = gw_txn_put(txn, GW_DB_CLIENTS, k, 8, &c->base, 0);
+	c->webhook_secret_sealed = own;
+	relay__v1__client_record__free_unpacked(c, NULL);
+	return rc;
+}
+
+#define WEBHOOK_SECRET_PREFIX "whsec_"
+#define WEBHOOK_SECRET_LEN    (6 + 43)
+
+static void
+admin_rotate_webhook_secret(Relay__V1__Admin_Service *svc,
+    const Relay__V1__IdRequest *req, Relay__V1__WebhookSecret_Closure done,
+    void *arg)
+{
+	struct gw_core           *core = CORE(svc);
+	struct set_secret         a = { .client_id = req->id };
+	Relay__V1__WebhookSecret  out = RELAY__V1__WEBHOOK_SECRET__INIT;
+	uint8_t                   sealed[64 + WEBHOOK_SECRET_LEN];
+	char                     *secret, ad[96];
+
+	GW_ASSERT(gw_sealed_len(WEBHOOK_SECRET_LEN) <= sizeof(sealed));
+	if ((secret = sodium_malloc(WEBHOOK_SECRET_LEN + 1)) == NULL) {
+		gw_call_fail(arg, GW_ENOMEM, "out of memory");
+		return;
+	}
+	memcpy(secret, WEBHOOK_SECRET_PREFIX, 6);
+	gw_random_token(secret + 6, WEBHOOK_SECRET_LEN + 1 - 6, 32);
+	gw_webhook_secret_ad(ad, sizeof(ad), req->id);
+	if (gw_seal(core->keyring, ad, (const uint8_t *) secret,
+		WEBHOOK_SECRET_LEN, sealed) != GW_OK) {
+		gw_call_fail(arg, GW_ECRYPTO, "sealing the secret failed");
+		goto out;
+	}
+	a.sealed     = sealed;
+	a.sealed_len = gw_sealed_len(WEBHOOK_SECRET_LEN);
+	if (write(core, arg, set_secret_fn, &a.w) != GW_OK)
+		goto out;
+	gw_info("admin", "client %llu: webhook secret rotated",
+	    (unsigned long long) req->id);
+	out.client_id       = req->id;
+	out.secret          = secret;
+	out.created_unix_ms = a.w.now;
+	done(&out, arg);
+out:
+	sodium_free(secret); /* wipes */
+}
+
+struct inbound_list {
+	struct gw_txn              *txn;
+	bool                        by_client;
+	uint32_t                    limit;
+	Relay__V1__InboundMessage **items;
+	size_t                      n;
+	int                         err;
+};
+
+static int
+inbound_one(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	struct inbound_list       *l = arg;
+	Relay__V1__InboundMessage *m = NULL;
+	int                        rc;
+
+	if (l->by_client) {
+		if (klen != 16)
+			return 0;
+		rc = gw_txn_get(l->txn, GW_DB_INBOUND, (const uint8_t *) key + 8,
+		    8, &relay__v1__inbound_message__descriptor,
+		    (ProtobufCMessage **) &m);
+		if (rc == GW_ENOTFOUND)
+			return 0;
+		if (rc != GW_OK)
+			return rc;
+	} else if ((m = relay__v1__inbound_message__unpack(NULL, vlen,
+			val)) == NULL) {
+		return GW_ESTORE;
+	}
+	l->items[l->n++] = m;
+	return l->n == l->limit;
+}
+
+static void
+admin_list_inbound(Relay__V1__Admin_Service *svc,
+    const Relay__V1__ListInboundRequest *req,
+    Relay__V1__InboundList_Closure done, void *arg)
+{
+	struct inbound_list   l = { .by_client = req->client_id != 0 };
+	Relay__V1__InboundList out = RELAY__V1__INBOUND_LIST__INIT;
+	uint8_t               pfx[8], from[16];
+	int                   rc;
+
+	l.limit = req->limit == 0 ? INBOUND_PAGE
+	    : req->limit > INBOUND_PAGE_MAX ? INBOUND_PAGE_MAX
+					    : req->limit;
+	if ((l.items = calloc(l.limit, sizeof(*l.items))) == NULL) {
+		gw_call_fail(arg, GW_ENOMEM, "out of memory");
+		return;
+	}
+	if (read_begin(CORE(svc), arg, &l.txn) != GW_OK) {
+		free(l.items);
+		return;
+	}
+	/* keys hold ~id: newest first; before_id starts after it */
+	u64key(pfx, req->client_id);
+	memcpy(from, pfx, 8);
+	u64key(from + 8, req->before_id ? ~(req->before_id - 1) : 0);
+	if (l.by_client)
+		rc = gw_txn_scan(l.txn, GW_DB_INBOUND_BY_CLIENT, pfx, 8, from,
+		    16, inbound_one, &l);
+	else
+		rc = gw_txn_scan(l.txn, GW_DB_INBOUND, NULL, 0, from + 8,
+		    req->before_id ? 8 : 0, inbound_one, &l);
+	gw_txn_end(l.txn);
+	if (rc != GW_OK) {
+		gw_call_fail(arg, rc, "listing failed");
+	} else {
+		out.messages   = l.items;
+		out.n_messages = l.n;
+		done(&out, arg);
+	}
+	for (size_t i = 0; i < l.n; i++)
+		relay__v1__inbound_message__free_unpacked(l.items[i], NULL);
+	free(l.items);
+}
+
+struct event_filter {
+	uint64_t                     client_id;
+	Relay__V1__WebhookEventState state;
+};
+
+static bool
+event_keep(const ProtobufCMessage *m, void *arg)
+{
+	const Relay__V1__WebhookEvent *e = (const void *) m;
+	const struct event_filter     *f = arg;
+
+	return (f->client_id == 0 || e->client_id == f->client_id) &&
+	    (f->state == 0 || e->state == f->state);
+}
+
+static void
+admin_list_webhook_events(Relay__V1__Admin_Service *svc,
+    const Relay__V1__ListWebhookEventsRequest *req,
+    Relay__V1__WebhookEventList_Closure done, void *arg)
+{
+	struct event_filter         f = { req->client_id, req->state };
+	struct collect              c = {
+			     .desc     = &relay__v1__webhook_event__descriptor,
+			     .keep     = event_keep,
+			     .keep_arg = &f,
+	};
+	Relay__V1__WebhookEventList out = RELAY__V1__WEBHOOK_EVENT_LIST__INIT;
+	Relay__V1__WebhookEvent   **ev;
+	size_t                      limit, n;
+
+	limit = req->limit == 0 ? INBOUND_PAGE
+	    : req->limit > INBOUND_PAGE_MAX ? INBOUND_PAGE_MAX
+					    : req->limit;
+	if (scan_all(CORE(svc), arg, GW_DB_EVENTS, &c) != GW_OK)
+		return;
+	n = c.n < limit ? c.n : limit;
+	if ((ev = calloc(n + 1, sizeof(*ev))) == NULL) {
+		gw_call_fail(arg, GW_ENOMEM, "out of memory");
+	} else {
+		/* newest first */
+		for (size_t i = 0; i < n; i++)
+			ev[i] = (Relay__V1__WebhookEvent *) c.items[c.n - 1 - i];
+		out.events   = ev;
+		out.n_events = n;
+		done(&out, arg);
+	}
+	free(ev);
+	collect_free(&c);
 }
 
 const Relay__V1__Admin_Service gw_admin_service = RELAY__V1__ADMIN__INIT(admin_);

@@ -37,10 +37,15 @@ gw_core_open(const struct gw_core_config *cfg, struct gw_core **out)
 	core->services[0] = (struct gw_service) { &core->admin.base,
 		GW_AUTH_ADMIN };
 	core->services[1] = (struct gw_service) { &core->health.base,
-		GW_AUTH_NONE };
+		GW_AUTH_NONE, .nonblocking = true };
 	core->messaging   = gw_messaging_service;
 	core->services[2] = (struct gw_service) { &core->messaging.base,
 		GW_AUTH_API_KEY };
+	/* relay-http calls it for providers; the provider's signature,
+	 * checked against the account's sealed token, authenticates */
+	core->webhooks    = gw_webhooks_service;
+	core->services[3] = (struct gw_service) { &core->webhooks.base,
+		GW_AUTH_NONE };
 	*out = core;
 	return GW_OK;
 fail:
@@ -126,6 +131,18 @@ find_service(struct gw_core *core, const char *name, size_t len)
 			return &s[i];
 	}
 	return NULL;
+}
+
+bool
+gw_core_method_nonblocking(struct gw_core *core, const char *method)
+{
+	const struct gw_service *svc;
+	const char              *slash;
+
+	if (method == NULL || (slash = strchr(method, '/')) == NULL)
+		return true; /* refused at once by the dispatcher */
+	svc = find_service(core, method, (size_t) (slash - method));
+	return svc == NULL || svc->nonblocking;
 }
 
 int

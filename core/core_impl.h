@@ -8,8 +8,10 @@
 #include "gw/store.h"
 #include "relay/v1/admin.pb-c.h"
 #include "relay/v1/messaging.pb-c.h"
+#include "relay/v1/webhooks.pb-c.h"
 
 struct gw_dispatcher;
+struct gw_forwarder;
 struct gw_keycache;
 
 struct gw_core {
@@ -20,11 +22,14 @@ struct gw_core {
 	struct gw_keycache *keys;
 	/* set while a dispatcher runs, so that Send can wake it */
 	struct gw_dispatcher *_Atomic dispatcher;
+	/* set while a forwarder runs, so that webhooks can wake it */
+	struct gw_forwarder *_Atomic forwarder;
 
 	Relay__V1__Admin_Service     admin;
 	Relay__V1__Health_Service    health;
 	Relay__V1__Messaging_Service messaging;
-	struct gw_service            services[3];
+	Relay__V1__Webhooks_Service  webhooks;
+	struct gw_service            services[4];
 };
 
 #define GW_CONTAINER_OF(p, type, member)                                       \
@@ -34,6 +39,7 @@ struct gw_core {
 extern const Relay__V1__Admin_Service  gw_admin_service;
 extern const Relay__V1__Health_Service gw_health_service;
 extern const Relay__V1__Messaging_Service gw_messaging_service;
+extern const Relay__V1__Webhooks_Service  gw_webhooks_service;
 
 /* The API-key cache of the Messaging service (messaging.c). Entries are
  * valid for one generation; gw_keycache_invalidate() starts a new one, so

@@ -32,6 +32,8 @@
 #include "gw/err.h"
 #include "gw/log.h"
 #include "ledger_impl.h"
+#include "retry_impl.h"
+#include "webhooks_impl.h"
 
 #define RESP_MAX (64 * 1024)
 #define SID_MAX 64
@@ -248,8 +250,11 @@ twilio_request(struct gw_dispatcher *d, const Relay__V1__AccountRecord *acct,
 	    (rc = form_add(j->easy, &j->body, &n, "Body", m->body)) != GW_OK)
 		return rc;
 	if (d->public_url[0] != '\0') {
-		snprintf(
-		    cb, sizeof(cb), "%s" STATUS_PATH_TWILIO, d->public_url);
+		/* relay_sid lets the callback find the message even when it
+		 * overtakes the answer that tells us Twilio's sid; it is
+		 * signed with the rest of the URL */
+		snprintf(cb, sizeof(cb), "%s" STATUS_PATH_TWILIO "?relay_sid=%s",
+		    d->public_url, m->sid);
 		if ((rc = form_add(
 		         j->easy, &j->body, &n, "StatusCallback", cb)) != GW_OK)
 			return rc;
@@ -463,19 +468,6 @@ parse_flowroute(struct job *j, long http)
 	json_decref(o);
 }
 
-static bool
-curl_transient(CURLcode c)
-{
-	switch (c) {
-	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_NOT_BUILT_IN:
-		return false;
-	default:
-		return true; /* timeouts, refused, resets, DNS, TLS... */
-	}
-}
-
 /* job_finish classifies a finished transfer. */
 static void
 job_finish(struct job *j, CURLcode cc)
@@ -485,7 +477,7 @@ job_finish(struct job *j, CURLcode cc)
 
 	j->done = true;
 	if (cc != CURLE_OK) {
-		job_result(j, curl_transient(cc) ? OUT_RETRY : OUT_FAIL,
+		job_result(j, gw_curl_transient(cc) ? OUT_RETRY : OUT_FAIL,
 		    "relay_network", "%s", curl_easy_strerror(cc));
 		return;
 	}
@@ -517,19 +509,11 @@ job_finish(struct job *j, CURLcode cc)
 	}
 }
 
-/* backoff: full jitter over an exponentially growing window, never less
- * than half of it so retries do not bunch at zero. */
 static int64_t
 backoff_ms(const struct gw_dispatcher *d, uint32_t attempts, int64_t floor)
 {
-	int64_t win = d->cfg.backoff_base_ms;
-
-	for (uint32_t i = 1; i < attempts && win < d->cfg.backoff_max_ms; i++)
-		win *= 2;
-	if (win > d->cfg.backoff_max_ms)
-		win = d->cfg.backoff_max_ms;
-	win = win / 2 + (int64_t) randombytes_uniform((uint32_t) (win / 2 + 1));
-	return win > floor ? win : floor;
+	return gw_backoff_ms(d->cfg.backoff_base_ms, d->cfg.backoff_max_ms,
+	    attempts, floor);
 }
 
 struct apply {
@@ -578,10 +562,20 @@ apply_one(struct gw_txn *txn, struct apply *a, struct job *j)
 	m->updated_unix_ms = a->now;
 	switch (j->outcome) {
 	case OUT_SENT:
-		m->status = j->status;
+		/* a status callback may have overtaken this answer: never
+		 * move the status backwards (webhooks.c) */
+		if (gw_status_rank(j->status) > gw_status_rank(m->status)) {
+			m->status = j->status;
+			m->error_code = "";
+			m->error_message = "";
+		}
 		m->upstream_sid = j->upstream_sid;
-		m->error_code = "";
-		m->error_message = "";
+		/* status callbacks find the message by the provider's sid */
+		if (j->upstream_sid[0] != '\0' &&
+		    (rc = gw_txn_put_raw(txn, GW_DB_MSG_BY_UPSTREAM,
+		         j->upstream_sid, strlen(j->upstream_sid), k, 8, 0)) !=
+		        GW_OK)
+			goto out;
 		break;
 	case OUT_RETRY:
 		relay__v1__outbox_entry__init(&nob);

@@ -29,6 +29,7 @@
 #include "gw/sms.h"
 #include "ledger_impl.h"
 #include "valid_impl.h"
+#include "webhooks_impl.h"
 
 #define CORE(svc) GW_CONTAINER_OF(svc, struct gw_core, messaging)
 #define API_KEY_MAX 256
@@ -224,8 +225,8 @@ static const char *const status_names[] = {
 };
 #define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))
 
-static const char *
-status_name(Relay__V1__MessageStatus st)
+const char *
+gw_message_status_name(Relay__V1__MessageStatus st)
 {
 	if ((size_t) st >= N_STATUS)
 		return "unknown";
@@ -254,7 +255,7 @@ message_view(const Relay__V1__MessageRecord *r, Relay__V1__Message *v)
 	v->segments = r->segments;
 	v->encoding = r->encoding;
 	v->cost_micros = r->cost_micros;
-	v->status = (char *) status_name(r->status);
+	v->status = (char *) gw_message_status_name(r->status);
 	v->error_code = r->error_code;
 	v->error_message = r->error_message;
 	v->status_callback = r->status_callback_url;

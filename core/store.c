@@ -41,14 +41,22 @@ static const char *const db_names[GW_DB_COUNT] = {
 	[GW_DB_MSG_BY_CLIENT] = "messages_by_client",
 	[GW_DB_OUTBOX]        = "outbox",
 	[GW_DB_IDEMPOTENCY]   = "idempotency",
+	[GW_DB_MSG_BY_UPSTREAM] = "messages_by_upstream",
+	[GW_DB_INBOUND]       = "inbound",
+	[GW_DB_INBOUND_BY_SID] = "inbound_by_sid",
+	[GW_DB_INBOUND_BY_CLIENT] = "inbound_by_client",
+	[GW_DB_EVENTS]        = "events",
+	[GW_DB_EVENT_IDS]     = "event_ids",
+	[GW_DB_EVENT_QUEUE]   = "event_queue",
 };
 
 struct wreq {
-	gw_write_fn  fn;
-	void        *arg;
-	int          rc;
-	bool         done;
-	struct wreq *next;
+	gw_write_fn    fn;
+	void          *arg;
+	int            rc;
+	bool           done;
+	pthread_cond_t done_cv; /* only this caller wakes when done */
+	struct wreq   *next;
 };
 
 struct gw_store {
@@ -58,7 +66,6 @@ struct gw_store {
 
 	pthread_mutex_t mu;
 	pthread_cond_t  wake_writer;
-	pthread_cond_t  wake_callers;
 	struct wreq    *head, *tail;
 	bool            stopping;
 	pthread_t       writer;
@@ -206,10 +213,12 @@ writer_main(void *arg)
 				break;
 
 		pthread_mutex_lock(&st->mu);
-		for (struct wreq *r = batch; r != NULL; r = r->next) {
+		for (struct wreq *r = batch, *next; r != NULL; r = next) {
+			next = r->next; /* r lives on its caller's stack */
 			if (rc != GW_OK)
 				r->rc = rc;
 			r->done = true;
+			pthread_cond_signal(&r->done_cv);
 		}
 		if (rc == GW_OK) {
 			st->stats.commits++;
@@ -217,7 +226,6 @@ writer_main(void *arg)
 			if (n > st->stats.max_batch)
 				st->stats.max_batch = n;
 		}
-		pthread_cond_broadcast(&st->wake_callers);
 	}
 	pthread_mutex_unlock(&st->mu);
 	return NULL;
@@ -228,9 +236,11 @@ gw_store_write(struct gw_store *st, gw_write_fn fn, void *arg)
 {
 	struct wreq r = { .fn = fn, .arg = arg };
 
+	pthread_cond_init(&r.done_cv, NULL);
 	pthread_mutex_lock(&st->mu);
 	if (st->stopping) {
 		pthread_mutex_unlock(&st->mu);
+		pthread_cond_destroy(&r.done_cv);
 		return GW_EUNAVAIL;
 	}
 	if (st->tail != NULL)
@@ -240,8 +250,9 @@ gw_store_write(struct gw_store *st, gw_write_fn fn, void *arg)
 	st->tail = &r;
 	pthread_cond_signal(&st->wake_writer);
 	while (!r.done)
-		pthread_cond_wait(&st->wake_callers, &st->mu);
+		pthread_cond_wait(&r.done_cv, &st->mu);
 	pthread_mutex_unlock(&st->mu);
+	pthread_cond_destroy(&r.done_cv);
 	return r.rc;
 }
 
@@ -260,7 +271,6 @@ gw_store_open(const char *dir, struct gw_store **out)
 	pthread_rwlock_init(&st->resize_lock, NULL);
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->wake_writer, NULL);
-	pthread_cond_init(&st->wake_callers, NULL);
 
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail_env;
@@ -318,7 +328,6 @@ gw_store_close(struct gw_store *st)
 	pthread_rwlock_destroy(&st->resize_lock);
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->wake_writer);
-	pthread_cond_destroy(&st->wake_callers);
 	free(st);
 }
 

@@ -8,6 +8,7 @@
  */
 #include "rpc/client.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +26,22 @@
 
 #define TOKEN_MAX 256
 
+/* An idle REQ context and its aios, kept for the next call: opening a
+ * context and allocating aios per call costs more than the call. */
+struct slot {
+	nng_ctx      ctx;
+	nng_aio     *send_aio;
+	nng_aio     *recv_aio;
+	struct slot *next;
+};
+
 struct rpc_client {
 	nng_socket           sock;
 	char                *token; /* mlock'd, NUL-terminated, or NULL */
 	int                  timeout_ms;
 	atomic_uint_fast64_t next_id;
+	pthread_mutex_t      pool_mu;
+	struct slot         *pool;
 };
 
 static int
@@ -55,6 +67,7 @@ rpc_client_open(const char *url, struct rpc_client **out)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return GW_ENOMEM;
 	c->timeout_ms = RPC_TIMEOUT_MS;
+	pthread_mutex_init(&c->pool_mu, NULL);
 	(void) !getrandom(&seed, sizeof(seed), 0);
 	atomic_init(&c->next_id, seed | 1);
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
@@ -85,14 +98,69 @@ token_free(struct rpc_client *c)
 	c->token = NULL;
 }
 
+static void
+slot_free(struct slot *s)
+{
+	nng_ctx_close(s->ctx);
+	nng_aio_free(s->send_aio);
+	nng_aio_free(s->recv_aio);
+	free(s);
+}
+
 void
 rpc_client_close(struct rpc_client *c)
 {
 	if (c == NULL)
 		return;
+	while (c->pool != NULL) {
+		struct slot *s = c->pool;
+
+		c->pool = s->next;
+		slot_free(s);
+	}
 	nng_close(c->sock);
+	pthread_mutex_destroy(&c->pool_mu);
 	token_free(c);
 	free(c);
+}
+
+/* slot_get takes an idle context from the pool or opens one. */
+static int
+slot_get(struct rpc_client *c, struct slot **out)
+{
+	struct slot *s;
+	int          rv;
+
+	pthread_mutex_lock(&c->pool_mu);
+	if ((s = c->pool) != NULL)
+		c->pool = s->next;
+	pthread_mutex_unlock(&c->pool_mu);
+	if (s != NULL) {
+		*out = s;
+		return 0;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NNG_ENOMEM;
+	if ((rv = nng_ctx_open(&s->ctx, c->sock)) != 0) {
+		free(s);
+		return rv;
+	}
+	if ((rv = nng_aio_alloc(&s->send_aio, NULL, NULL)) != 0 ||
+	    (rv = nng_aio_alloc(&s->recv_aio, NULL, NULL)) != 0) {
+		slot_free(s);
+		return rv;
+	}
+	*out = s;
+	return 0;
+}
+
+static void
+slot_put(struct rpc_client *c, struct slot *s)
+{
+	pthread_mutex_lock(&c->pool_mu);
+	s->next = c->pool;
+	c->pool = s;
+	pthread_mutex_unlock(&c->pool_mu);
 }
 
 int
@@ -116,42 +184,40 @@ rpc_client_set_timeout(struct rpc_client *c, int ms)
 	c->timeout_ms = ms > 0 ? ms : RPC_TIMEOUT_MS;
 }
 
-/* roundtrip sends msg on a fresh context and waits for the reply.
- * Takes msg. */
+/* roundtrip sends msg on an idle context and waits for the reply. (The
+ * receive is posted only once the send completed: nng 1.5.2 crashes in
+ * its timeout thread when both are pending on a REQ context and time
+ * out.) A context that failed is closed rather than reused: it may still
+ * hold the request. Takes msg. */
 static int
 roundtrip(struct rpc_client *c, nng_msg *msg, nng_msg **reply,
     struct rpc_status *st)
 {
-	nng_ctx  ctx;
-	nng_aio *aio;
-	int      rv;
+	struct slot *s;
+	int          rv;
 
-	if ((rv = nng_ctx_open(&ctx, c->sock)) != 0) {
+	if ((rv = slot_get(c, &s)) != 0) {
 		nng_msg_free(msg);
 		return set_status(st, GW_ENOMEM, RELAY__V1__STATUS_CODE__INTERNAL,
 		    nng_strerror(rv), "");
 	}
-	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
-		nng_ctx_close(ctx);
-		nng_msg_free(msg);
-		return set_status(st, GW_ENOMEM, RELAY__V1__STATUS_CODE__INTERNAL,
-		    nng_strerror(rv), "");
-	}
-	nng_aio_set_timeout(aio, c->timeout_ms);
-	nng_aio_set_msg(aio, msg);
-	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		nng_msg_free(nng_aio_get_msg(aio));
+	nng_aio_set_timeout(s->send_aio, c->timeout_ms);
+	nng_aio_set_msg(s->send_aio, msg);
+	nng_ctx_send(s->ctx, s->send_aio);
+	nng_aio_wait(s->send_aio);
+	if ((rv = nng_aio_result(s->send_aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(s->send_aio));
 	} else {
-		nng_aio_set_timeout(aio, c->timeout_ms);
-		nng_ctx_recv(ctx, aio);
-		nng_aio_wait(aio);
-		if ((rv = nng_aio_result(aio)) == 0)
-			*reply = nng_aio_get_msg(aio);
+		nng_aio_set_timeout(s->recv_aio, c->timeout_ms);
+		nng_ctx_recv(s->ctx, s->recv_aio);
+		nng_aio_wait(s->recv_aio);
+		if ((rv = nng_aio_result(s->recv_aio)) == 0)
+			*reply = nng_aio_get_msg(s->recv_aio);
 	}
-	nng_aio_free(aio);
-	nng_ctx_close(ctx);
+	if (rv == 0)
+		slot_put(c, s);
+	else
+		slot_free(s);
 	if (rv == NNG_ETIMEDOUT)
 		return set_status(st, GW_EUNAVAIL,
 		    RELAY__V1__STATUS_CODE__UNAVAILABLE,

@@ -39,7 +39,9 @@ struct args {
 };
 
 struct ctl {
-	struct rpc_client *client;
+	struct rpc_client *client; /* opened by the first call */
+	const char        *url;
+	const char        *state_dir;
 	bool               json;
 };
 
@@ -63,6 +65,12 @@ static const char usage_text[] =
     "  route update ID [--pattern REGEX] [--priority N] [--account ID]\n"
     "               [--price AMOUNT] [--enabled true|false]\n"
     "  tn add NUMBER | list | remove NUMBER\n"
+    "  tn assign NUMBER --client ID [--account ID] | unassign NUMBER\n"
+    "  tn autoreply NUMBER TEXT | autoreply NUMBER --clear\n"
+    "  client webhook-secret ID       (sets or rotates; printed once)\n"
+    "  inbound list [--client ID] [--before ID] [--limit N]\n"
+    "  events list [--client ID] [--state pending|delivered|dead] "
+    "[--limit N]\n"
     "  settings get | set KEY VALUE\n"
     "\n"
     "  RELAY_RPC_URL, RELAY_STATE_DIR and RELAY_ADMIN_TOKEN are read too;\n"
@@ -280,6 +288,22 @@ call(struct ctl *ctl, const char *method, const ProtobufCMessage *req,
 	ProtobufCMessage *resp;
 	struct rpc_status st;
 
+	/* connect only once the command line is known to be good: nothing
+	 * dials relayd for a usage error */
+	if (ctl->client == NULL) {
+		char token[256];
+
+		if (rpc_client_open(ctl->url, &ctl->client) != GW_OK) {
+			fprintf(stderr, "relayctl: --rpc: cannot use '%s'\n",
+			    ctl->url);
+			return 2;
+		}
+		if (rpc_default_admin_token(ctl->state_dir, token,
+			sizeof(token)) == GW_OK)
+			rpc_client_set_admin_token(ctl->client, token);
+		explicit_bzero(token, sizeof(token));
+		rpc_client_set_timeout(ctl->client, 5000);
+	}
 	if (rpc_invoke(ctl->client, &relay__v1__admin__descriptor, method, req,
 		&resp, &st) != GW_OK) {
 		fprintf(stderr, "relayctl: %s: %s\n", pb_status_name(st.code),
@@ -328,7 +352,19 @@ static const struct col route_cols[] = {
 };
 static const struct col tn_cols[] = {
 	{ "NUMBER", "number" }, { "CLIENT", "client_id" },
+	{ "ACCOUNT", "account_id" }, { "AUTO-REPLY", "auto_reply" },
 	{ "ADDED", "created_at" }, { NULL, NULL },
+};
+static const struct col inbound_cols[] = {
+	{ "ID", "id" }, { "CLIENT", "client_id" }, { "TO", "to" },
+	{ "FROM", "from" }, { "BODY", "body" }, { "EVENT", "event_id" },
+	{ "RECEIVED", "received_at" }, { NULL, NULL },
+};
+static const struct col event_cols[] = {
+	{ "SEQ", "seq" }, { "ID", "id" }, { "TYPE", "type" },
+	{ "CLIENT", "client_id" }, { "STATE", "state" },
+	{ "ATTEMPTS", "attempts" }, { "LAST ERROR", "last_error" },
+	{ "CREATED", "created_at" }, { NULL, NULL },
 };
 
 /* ---- commands -------------------------------------------------------- */
@@ -370,6 +406,23 @@ cmd_client(struct ctl *ctl, int argc, char **argv)
 	}
 	if ((rc = parse_id(a.pos[0], "client ID", &id)) != 0)
 		return rc;
+	if (strcmp(sub, "webhook-secret") == 0) {
+		Relay__V1__IdRequest req = RELAY__V1__ID_REQUEST__INIT;
+		json_t              *doc;
+
+		req.id = id;
+		if ((rc = call(ctl, "RotateWebhookSecret", &req.base, &doc)))
+			return rc;
+		if (ctl->json)
+			return emit(ctl, doc, NULL, NULL);
+		printf("webhook secret for client %llu: %s\n",
+		    (unsigned long long) id,
+		    json_string_value(json_object_get(doc, "secret")));
+		printf("Store it now: it is not shown again. Events are signed "
+		       "with it from now on.\n");
+		json_decref(doc);
+		return 0;
+	}
 	if (strcmp(sub, "show") == 0) {
 		Relay__V1__IdRequest req = RELAY__V1__ID_REQUEST__INIT;
 
@@ -691,12 +744,46 @@ cmd_tn(struct ctl *ctl, int argc, char **argv)
 	const char *sub = argc > 0 ? argv[0] : "";
 	int         rc;
 
-	if ((rc = parse_args(argc - 1, argv + 1, " ", "", &a)) != 0)
+	if ((rc = parse_args(argc - 1, argv + 1, " client account ", "clear",
+		 &a)) != 0)
 		return rc;
 	if (strcmp(sub, "list") == 0) {
 		Relay__V1__Empty req = RELAY__V1__EMPTY__INIT;
 
 		return call_emit(ctl, "ListTns", &req.base, "tns", tn_cols);
+	}
+	if (strcmp(sub, "assign") == 0 || strcmp(sub, "unassign") == 0) {
+		Relay__V1__AssignTnRequest req =
+		    RELAY__V1__ASSIGN_TN_REQUEST__INIT;
+
+		if ((req.number = (char *) a.pos[0]) == NULL)
+			return usage_error("tn %s: NUMBER is required", sub);
+		if (sub[0] == 'a' &&
+		    (rc = parse_id(opt(&a, "client"), "--client",
+			 &req.client_id)))
+			return rc;
+		if (sub[0] == 'a' && opt(&a, "account") != NULL &&
+		    (rc = parse_id(opt(&a, "account"), "--account",
+			 &req.account_id)))
+			return rc;
+		return call_emit(ctl, "AssignTn", &req.base, NULL, NULL);
+	}
+	if (strcmp(sub, "autoreply") == 0) {
+		Relay__V1__SetTnAutoReplyRequest req =
+		    RELAY__V1__SET_TN_AUTO_REPLY_REQUEST__INIT;
+		bool clear = opt(&a, "clear") != NULL;
+
+		if ((req.number = (char *) a.pos[0]) == NULL)
+			return usage_error("%s", "tn autoreply: NUMBER is "
+						 "required");
+		if (clear == (a.pos[1] != NULL))
+			return usage_error("%s", "tn autoreply NUMBER TEXT, or "
+						 "NUMBER --clear");
+		req.text = (char *) (clear ? "" : a.pos[1]);
+		if (!clear && req.text[0] == '\0')
+			return usage_error("%s", "tn autoreply: TEXT is empty "
+						 "(use --clear)");
+		return call_emit(ctl, "SetTnAutoReply", &req.base, NULL, NULL);
 	}
 	if (strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0) {
 		Relay__V1__TnRequest req = RELAY__V1__TN_REQUEST__INIT;
@@ -707,6 +794,90 @@ cmd_tn(struct ctl *ctl, int argc, char **argv)
 		    &req.base, NULL, NULL);
 	}
 	return usage_error("unknown command 'tn %s'", sub);
+}
+
+static int
+parse_limit(const char *s, uint32_t *out)
+{
+	char         *end;
+	unsigned long v;
+
+	if (s == NULL)
+		return 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || *s == '-' || v == 0 || v > 1000)
+		return usage_error("--limit: 1 to 1000, got '%s'", s);
+	*out = (uint32_t) v;
+	return 0;
+}
+
+static int
+cmd_inbound(struct ctl *ctl, int argc, char **argv)
+{
+	struct args a;
+	const char *sub = argc > 0 ? argv[0] : "";
+	int         rc;
+
+	if ((rc = parse_args(argc - 1, argv + 1, " client before limit ", "",
+		 &a)) != 0)
+		return rc;
+	if (strcmp(sub, "list") == 0) {
+		Relay__V1__ListInboundRequest req =
+		    RELAY__V1__LIST_INBOUND_REQUEST__INIT;
+
+		if (opt(&a, "client") != NULL &&
+		    (rc = parse_id(opt(&a, "client"), "--client",
+			 &req.client_id)))
+			return rc;
+		if (opt(&a, "before") != NULL &&
+		    (rc = parse_id(opt(&a, "before"), "--before",
+			 &req.before_id)))
+			return rc;
+		if ((rc = parse_limit(opt(&a, "limit"), &req.limit)) != 0)
+			return rc;
+		return call_emit(ctl, "ListInbound", &req.base, "messages",
+		    inbound_cols);
+	}
+	return usage_error("unknown command 'inbound %s'", sub);
+}
+
+static int
+cmd_events(struct ctl *ctl, int argc, char **argv)
+{
+	struct args a;
+	const char *sub = argc > 0 ? argv[0] : "";
+	int         rc;
+
+	if ((rc = parse_args(argc - 1, argv + 1, " client state limit ", "",
+		 &a)) != 0)
+		return rc;
+	if (strcmp(sub, "list") == 0) {
+		Relay__V1__ListWebhookEventsRequest req =
+		    RELAY__V1__LIST_WEBHOOK_EVENTS_REQUEST__INIT;
+		const char *st = opt(&a, "state");
+
+		if (opt(&a, "client") != NULL &&
+		    (rc = parse_id(opt(&a, "client"), "--client",
+			 &req.client_id)))
+			return rc;
+		if (st == NULL)
+			req.state = 0;
+		else if (strcmp(st, "pending") == 0)
+			req.state = RELAY__V1__WEBHOOK_EVENT_STATE__EVENT_PENDING;
+		else if (strcmp(st, "delivered") == 0)
+			req.state =
+			    RELAY__V1__WEBHOOK_EVENT_STATE__EVENT_DELIVERED;
+		else if (strcmp(st, "dead") == 0)
+			req.state = RELAY__V1__WEBHOOK_EVENT_STATE__EVENT_DEAD;
+		else
+			return usage_error("%s", "--state: pending, delivered "
+						 "or dead");
+		if ((rc = parse_limit(opt(&a, "limit"), &req.limit)) != 0)
+			return rc;
+		return call_emit(ctl, "ListWebhookEvents", &req.base, "events",
+		    event_cols);
+	}
+	return usage_error("unknown command 'events %s'", sub);
 }
 
 static int
@@ -753,11 +924,12 @@ main(int argc, char **argv)
 		{ "client", cmd_client }, { "key", cmd_key },
 		{ "account", cmd_account }, { "route", cmd_route },
 		{ "tn", cmd_tn }, { "settings", cmd_settings },
+		{ "inbound", cmd_inbound }, { "events", cmd_events },
 	};
 	struct ctl  ctl       = { 0 };
 	const char *url_flag  = NULL;
 	const char *state_dir = NULL;
-	char        url[RPC_URL_MAX], token[256];
+	char        url[RPC_URL_MAX];
 	int         c, rc;
 
 	/* '+': stop at the first command word */
@@ -788,12 +960,8 @@ main(int argc, char **argv)
 		snprintf(url, sizeof(url), "%s", url_flag);
 	else
 		rpc_default_url(state_dir, url, sizeof(url));
-	if (rpc_client_open(url, &ctl.client) != GW_OK)
-		return usage_error("--rpc: cannot use '%s'", url);
-	if (rpc_default_admin_token(state_dir, token, sizeof(token)) == GW_OK)
-		rpc_client_set_admin_token(ctl.client, token);
-	explicit_bzero(token, sizeof(token));
-	rpc_client_set_timeout(ctl.client, 5000);
+	ctl.url       = url;
+	ctl.state_dir = state_dir;
 
 	rc = -1;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -21,6 +21,7 @@
 
 #include "gw/core.h"
 #include "gw/dispatcher.h"
+#include "gw/forwarder.h"
 #include "gw/err.h"
 #include "gw/log.h"
 #include "rpc/client.h"
@@ -32,6 +33,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: relayd [--state-dir DIR] [--rpc URL] [--workers N]\n"
 	    "              [--public-url URL] [--retry-deadline SECONDS]\n"
+	    "              [--event-give-up SECONDS]\n"
 	    "\n"
 	    "  --state-dir DIR  state (LMDB, key files)   env RELAY_STATE_DIR, "
 	    "default ./var\n"
@@ -44,6 +46,10 @@ usage(FILE *f)
 	    "  --retry-deadline S  give up (and refund) a message still failing "
 	    "after S\n"
 	    "                   seconds; env RELAY_RETRY_DEADLINE, default 3600\n"
+	    "  --event-give-up S  dead-letter a webhook event a client has not "
+	    "acknowledged\n"
+	    "                   after S seconds; env RELAY_EVENT_GIVE_UP, "
+	    "default 86400\n"
 	    "\n"
 	    "  MASTER_ENCRYPTION_KEY  base64 of 32 bytes; default: DIR/master.key "
 	    "(created 0600)\n"
@@ -72,6 +78,7 @@ main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "public-url", required_argument, NULL, 'p' },
 		{ "retry-deadline", required_argument, NULL, 'R' },
+		{ "event-give-up", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -79,6 +86,9 @@ main(int argc, char **argv)
 	const char              *url_flag  = NULL;
 	const char              *public_url = getenv("RELAY_PUBLIC_URL");
 	const char              *deadline   = getenv("RELAY_RETRY_DEADLINE");
+	const char              *give_up    = getenv("RELAY_EVENT_GIVE_UP");
+	struct gw_forwarder_config fcfg = { 0 };
+	struct gw_forwarder     *fwd;
 	struct gw_dispatcher_config dcfg = { 0 };
 	struct gw_dispatcher    *disp;
 	char                     url[RPC_URL_MAX];
@@ -110,6 +120,9 @@ main(int argc, char **argv)
 		case 'R':
 			deadline = optarg;
 			break;
+		case 'G':
+			give_up = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -135,6 +148,18 @@ main(int argc, char **argv)
 			return 2;
 		}
 		dcfg.retry_deadline_ms = secs * 1000;
+	}
+	if (give_up != NULL) {
+		char *end;
+		long  secs = strtol(give_up, &end, 10);
+
+		if (*give_up == '\0' || *end != '\0' || secs < 1 ||
+		    secs > 30L * 86400) {
+			fprintf(stderr, "relayd: --event-give-up: 1 to 2592000 "
+					"seconds\n");
+			return 2;
+		}
+		fcfg.give_up_after_ms = secs * 1000;
 	}
 	gw_log_init();
 	no_core_dumps();
@@ -172,12 +197,22 @@ main(int argc, char **argv)
 		gw_core_close(core);
 		return 1;
 	}
+	/* client webhooks go out on threads of their own, never on the
+	 * path of a provider's callback */
+	if ((rc = gw_forwarder_start(core, &fcfg, &fwd)) != GW_OK) {
+		gw_error("relayd", "cannot start the forwarder: %s",
+		    gw_strerror(rc));
+		gw_dispatcher_stop(disp);
+		gw_core_close(core);
+		return 1;
+	}
 	if (public_url == NULL || public_url[0] == '\0')
 		gw_warn("relayd", "no --public-url: providers get no status "
 				  "callback URL");
 	scfg.url = url;
 	if ((rc = rpc_server_start(core, &scfg, &srv)) != GW_OK) {
 		gw_error("relayd", "cannot serve %s: %s", url, gw_strerror(rc));
+		gw_forwarder_stop(fwd);
 		gw_dispatcher_stop(disp);
 		gw_core_close(core);
 		return 1;
@@ -188,6 +223,7 @@ main(int argc, char **argv)
 	gw_info("relayd", "%s: shutting down", sig == SIGINT ? "SIGINT"
 								: "SIGTERM");
 	rpc_server_stop(srv);
+	gw_forwarder_stop(fwd);
 	gw_dispatcher_stop(disp);
 	gw_core_close(core);
 	curl_global_cleanup();

@@ -106,4 +106,8 @@ done
 [ "$(stat -c %a "$dir/admin.token")" = 600 ] && [ "$(stat -c %a "$dir/master.key")" = 600 ] \
 	&& ok "key files are 0600" || fail "key file modes"
 
-[ $fails = 0 ] || { echo "$fails failure(s)"; exit 1; }
+if [ $fails != 0 ]; then
+	echo "$fails failure(s); relayd's log ends:"
+	tail -n 30 "$dir/relayd.log"
+	exit 1
+fi

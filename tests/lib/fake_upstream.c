@@ -186,6 +186,11 @@ conn_main(void *arg)
 		    sizeof(req.authorization));
 		header_value(buf, "Content-Type", req.content_type,
 		    sizeof(req.content_type));
+		header_value(buf, "X-Relay-Signature", req.relay_signature,
+		    sizeof(req.relay_signature));
+		header_value(buf, "X-Relay-Event-Id", req.relay_event_id,
+		    sizeof(req.relay_event_id));
+		req.body_len = blen;
 		snprintf(
 		    req.body, sizeof(req.body), "%.*s", (int) blen, buf + hlen);
 		req.conn = c->idx;

@@ -26,7 +26,10 @@ struct th_request {
 	char   path[256];
 	char   authorization[256];
 	char   content_type[128];
+	char   relay_signature[160]; /* X-Relay-Signature (forwarded events) */
+	char   relay_event_id[64];   /* X-Relay-Event-Id */
 	char   body[4096]; /* NUL-terminated, truncated beyond */
+	size_t body_len;   /* as received, even when truncated */
 	size_t conn;       /* which connection (0, 1, ...) carried it */
 };
 

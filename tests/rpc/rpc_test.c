@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 /* cmocka after its prerequisites */
 #include <cmocka.h>
 
@@ -346,6 +349,37 @@ test_rpc_reconnects_after_restart(void **state)
 	assert_int_equal(ping(fx->cli, &st), GW_OK);
 }
 
+/* A local process that connects to the ipc socket and hangs up before
+ * the SP handshake used to stop nng 1.5.2's listener for good; the
+ * server's watchdog must bring it back. */
+static void
+test_rpc_survives_hangups_during_handshake(void **state)
+{
+	struct fx        *fx = *state;
+	struct rpc_client *fresh;
+	struct rpc_status st;
+	const char       *path = fx->url + strlen("ipc://");
+	int               rc   = GW_EUNAVAIL;
+
+	for (int i = 0; i < 30; i++) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int                fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		assert_int_equal(connect(fd, (struct sockaddr *) &sa,
+				     sizeof(sa)),
+		    0);
+		close(fd);
+	}
+	/* a new connection is served again within seconds */
+	assert_int_equal(rpc_client_open(fx->url, &fresh), GW_OK);
+	rpc_client_set_timeout(fresh, 1000);
+	for (int i = 0; i < 10 && rc != GW_OK; i++)
+		rc = ping(fresh, &st);
+	assert_int_equal(rc, GW_OK);
+	rpc_client_close(fresh);
+}
+
 int
 main(void)
 {
@@ -359,6 +393,7 @@ main(void)
 		T(test_rpc_expired_deadline_not_executed),
 		T(test_rpc_oversize),
 		T(test_rpc_reconnects_after_restart),
+		T(test_rpc_survives_hangups_during_handshake),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

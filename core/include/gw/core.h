@@ -41,11 +41,18 @@ enum gw_auth {
 struct gw_service {
 	ProtobufCService *service;
 	enum gw_auth      auth;
+	bool              nonblocking; /* handlers never wait (no writes, no
+					* scans): a transport may run them on
+					* its I/O threads */
 };
 
 /* gw_core_services returns the services core implements; the array lives
  * as long as core. */
 const struct gw_service *gw_core_services(struct gw_core *core, size_t *n);
+
+/* gw_core_method_nonblocking reports whether method ("pkg.Svc/Method")
+ * belongs to a service whose handlers never block. */
+bool gw_core_method_nonblocking(struct gw_core *core, const char *method);
 
 /* gw_core_check_admin compares token to the admin token, constant time. */
 bool gw_core_check_admin(struct gw_core *core, const char *token, size_t len);

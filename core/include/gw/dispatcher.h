@@ -8,7 +8,8 @@
  * chosen by the account's kind:
  *
  *   twilio     POST {base}/2010-04-01/Accounts/{sid}/Messages.json,
- *              form-encoded To, From, Body, StatusCallback; Basic auth
+ *              form-encoded To, From, Body, StatusCallback
+ *              ({public}/relay/twilio/status?relay_sid={our sid}); Basic auth
  *              sid:token (the token is unsealed for the request only)
  *   flowroute  POST {base}/v2.1/messages, application/vnd.api+json
  *              {to, from, body, dlr_callback}; Basic auth key:secret
@@ -18,7 +19,9 @@
  * Outcomes, each written in one transaction with the outbox change:
  *   2xx                  status "sending" (the provider queued it; Twilio
  *                        answers 201 "queued") or "sent" when the provider
- *                        says so (and always for sandbox), upstream sid kept
+ *                        says so (and always for sandbox), but never
+ *                        backwards (a status callback may have come first);
+ *                        upstream sid kept and indexed (GW_DB_MSG_BY_UPSTREAM)
  *   5xx, 408, 429,       transient: retried with exponential backoff and
  *   timeouts, refused    full jitter (429's Retry-After is a floor) until the
  *   connections          message is retry_deadline_ms old, then as below

@@ -38,6 +38,13 @@ enum gw_db {
 	GW_DB_MSG_BY_CLIENT,/* u64 client, i64 ms, u64 id -> (empty) */
 	GW_DB_OUTBOX,       /* i64 due ms, u64 id -> OutboxEntry */
 	GW_DB_IDEMPOTENCY,  /* u64 client, sha256(key) -> IdempotencyRecord */
+	GW_DB_MSG_BY_UPSTREAM, /* provider's message sid -> u64 message id */
+	GW_DB_INBOUND,      /* u64 ~id (newest first) -> InboundMessage */
+	GW_DB_INBOUND_BY_SID,    /* provider's MessageSid -> u64 inbound id */
+	GW_DB_INBOUND_BY_CLIENT, /* u64 client, u64 ~id -> (empty) */
+	GW_DB_EVENTS,       /* u64 seq -> WebhookEvent */
+	GW_DB_EVENT_IDS,    /* event id ("evt_...") -> u64 seq */
+	GW_DB_EVENT_QUEUE,  /* i64 due ms, u64 seq -> (empty): pending events */
 	GW_DB_COUNT
 };
 

@@ -1,0 +1,30 @@
+/*
+ * retry_impl.h - the retry policy shared by core's durable HTTP queues:
+ * the outbox dispatcher (messages to providers) and the forwarder (events
+ * to clients). Both keep an entry in an LMDB queue keyed by due time
+ * until its outcome is written, and reschedule transient failures with
+ * these two functions, so both back off and classify errors alike.
+ */
+#ifndef GW_RETRY_IMPL_H
+#define GW_RETRY_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+/* gw_backoff_ms returns the delay before attempt number `attempts` + 1:
+ * an exponentially growing window (base_ms doubled per attempt, capped at
+ * max_ms) with jitter over its upper half, so that retries neither bunch
+ * at zero nor march in step; never less than floor_ms (a Retry-After).
+ * Thread-safe (randombytes). */
+int64_t gw_backoff_ms(
+    int64_t base_ms, int64_t max_ms, uint32_t attempts, int64_t floor_ms);
+
+/* gw_curl_transient reports whether a transfer that failed with c may
+ * succeed if tried again (timeouts, refused or reset connections, DNS,
+ * TLS), as opposed to a request that can never work (a malformed URL, a
+ * protocol libcurl does not speak). */
+bool gw_curl_transient(CURLcode c);
+
+#endif

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,26 +70,58 @@ struct req {
 struct tbuf {
 	char body[HB_BODY_MAX + 1];
 	char out[OUT_MAX];
+	char wire[OUT_MAX + 1024]; /* status line, headers and body */
 };
 
 /* ---- responses ----------------------------------------------------- */
 
+/* keep_alive mirrors civetweb's own decision (enable_keep_alive is on),
+ * so that the Connection header we write is the truth. */
+static bool
+keep_alive(const struct req *r)
+{
+	const char *h = mg_get_header(r->conn, "Connection");
+
+	if (h != NULL)
+		return strcasestr(h, "keep-alive") != NULL;
+	return r->ri->http_version != NULL &&
+	    strcmp(r->ri->http_version, "1.1") == 0;
+}
+
+/* respond writes the whole answer, status line to body, with one
+ * mg_write when it fits the thread's buffer: one TCP segment and one
+ * wakeup of the client instead of two. A 413 may leave the body unread,
+ * after which civetweb closes the connection; the header says so. */
 static void
 respond(struct req *r, int status, const char *body, size_t len,
     const char *hname, const char *hval)
 {
-	char clen[24];
+	char  *w = r->tb->wire;
+	size_t cap = sizeof(r->tb->wire);
+	int    n;
 
-	snprintf(clen, sizeof(clen), "%zu", len);
-	mg_response_header_start(r->conn, status);
-	mg_response_header_add(r->conn, "Content-Type", "application/json", -1);
-	mg_response_header_add(r->conn, "Content-Length", clen, -1);
-	mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
-	if (hname != NULL)
-		mg_response_header_add(r->conn, hname, hval, -1);
-	mg_response_header_send(r->conn);
-	if (len > 0)
+	n = snprintf(w, cap,
+	    "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "%s%s%s%s"
+	    "Connection: %s\r\n\r\n",
+	    status, mg_get_response_code_text(r->conn, status), len,
+	    hname != NULL ? hname : "", hname != NULL ? ": " : "",
+	    hval != NULL ? hval : "", hname != NULL ? "\r\n" : "",
+	    status != 413 && keep_alive(r) ? "keep-alive" : "close");
+	if (n < 0 || (size_t) n >= cap) {
+		r->status = 500;
+		return;
+	}
+	if (len <= cap - (size_t) n) {
+		memcpy(w + n, body, len);
+		mg_write(r->conn, w, (size_t) n + len);
+	} else {
+		mg_write(r->conn, w, (size_t) n);
 		mg_write(r->conn, body, len);
+	}
 	r->status = status;
 	r->bytes  = len;
 }

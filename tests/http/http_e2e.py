@@ -146,14 +146,19 @@ class Stack:
             after = d["entries"][-1]["seq"]
 
     def stop(self):
+        """SIGTERM both; returns their exit statuses (under ASan a leak
+        makes them non-zero)."""
+        rcs = []
         for p in (self.http, self.relayd):
             if p and p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
-                    p.wait(10)
+                    p.wait(20)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+            rcs.append(p.returncode if p else None)
+        return rcs
 
 
 def request(port, method, path, body=None, headers=None, record=True,
@@ -261,8 +266,10 @@ def main():
     try:
         run(st, up)
     finally:
-        st.stop()
+        rc_http, rc_relayd = st.stop()
         up.stop()
+        ok(rc_http == 0, "relay-http exits 0 on SIGTERM (%s)" % rc_http)
+        ok(rc_relayd == 0, "relayd exits 0 on SIGTERM (%s)" % rc_relayd)
         if failures:
             print("logs kept in", st.dir)
         else:

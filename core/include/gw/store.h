@@ -58,8 +58,8 @@ struct gw_store_stats {
 	uint64_t map_grows;
 };
 
-/* gw_store_open opens (creating) the environment in dir, which must exist,
- * Returns GW_OK, GW_ESTORE or GW_ENOMEM. */
+/* gw_store_open opens (creating) the environment in dir, which must
+ * exist. Returns GW_OK, GW_ESTORE or GW_ENOMEM. */
 int gw_store_open(const char *dir, struct gw_store **out);
 
 /* gw_store_close refuses new writes (after the running commit ends) and

@@ -24,10 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "gw/err.h"
 #include "relay/v1/admin.pb-c.h"
+#include "relay/v1/rpc.pb-c.h"
 #include "rpc/client.h"
 
 #define CALLERS_MAX 1024
@@ -65,6 +68,14 @@ struct caller {
 	uint64_t      calls;  /* measured calls */
 	uint64_t      topups; /* write mode: every GW_OK top-up */
 	uint64_t      hist[NBUCKETS];
+	/* --async: a REQ context driven by its aio callback */
+	nng_ctx          ctx;
+	nng_aio         *aio;
+	bool             sending;
+	uint64_t         t0;
+	const uint8_t   *env; /* the packed envelope to send */
+	size_t           envlen;
+	atomic_bool      done;
 };
 
 static uint64_t
@@ -199,6 +210,101 @@ call_once(struct caller *cl)
 	return GW_OK;
 }
 
+/* async_send posts the next call on cl's context. */
+static void
+async_send(struct caller *cl)
+{
+	nng_msg *m;
+
+	if (nng_msg_alloc(&m, cl->envlen) != 0) {
+		atomic_fetch_add(&cl->b->errors, 1);
+		atomic_store(&cl->done, true);
+		return;
+	}
+	memcpy(nng_msg_body(m), cl->env, cl->envlen);
+	cl->sending = true;
+	cl->t0      = now_ns();
+	nng_aio_set_msg(cl->aio, m);
+	nng_ctx_send(cl->ctx, cl->aio);
+}
+
+/* async_cb alternates: send done -> receive; reply -> check, count, send
+ * the next call until the bench stops. Runs on nng's threads. */
+static void
+async_cb(void *arg)
+{
+	struct caller          *cl = arg;
+	struct bench           *b  = cl->b;
+	Relay__V1__RpcResponse *r;
+	nng_msg                *m;
+	int                     ph = atomic_load(&b->phase);
+
+	if (nng_aio_result(cl->aio) != 0) {
+		if (cl->sending)
+			nng_msg_free(nng_aio_get_msg(cl->aio));
+		atomic_fetch_add(&b->errors, 1);
+		atomic_store(&cl->done, true);
+		return;
+	}
+	if (cl->sending) {
+		cl->sending = false;
+		nng_ctx_recv(cl->ctx, cl->aio);
+		return;
+	}
+	m = nng_aio_get_msg(cl->aio);
+	r = relay__v1__rpc_response__unpack(NULL, nng_msg_len(m),
+	    nng_msg_body(m));
+	nng_msg_free(m);
+	if (r == NULL || r->code != RELAY__V1__STATUS_CODE__OK) {
+		fprintf(stderr, "rpc_bench: async call failed: %s\n",
+		    r != NULL ? r->message : "undecodable reply");
+		atomic_fetch_add(&b->errors, 1);
+	} else {
+		if (b->mode == MODE_WRITE)
+			cl->topups++;
+		if (ph == PHASE_MEASURE) {
+			cl->calls++;
+			cl->hist[bucket_of((now_ns() - cl->t0) / 1000)]++;
+		}
+	}
+	if (r != NULL)
+		relay__v1__rpc_response__free_unpacked(r, NULL);
+	if (ph == PHASE_STOP)
+		atomic_store(&cl->done, true);
+	else
+		async_send(cl);
+}
+
+/* pack_envelope packs the bench's request once; every async call sends
+ * the same bytes (relayd keys nothing on the request id). */
+static size_t
+pack_envelope(struct bench *b, const char *token, uint8_t *buf, size_t cap)
+{
+	Relay__V1__RpcRequest           env = RELAY__V1__RPC_REQUEST__INIT;
+	Relay__V1__PingRequest          ping = RELAY__V1__PING_REQUEST__INIT;
+	Relay__V1__ChangeBalanceRequest cb =
+	    RELAY__V1__CHANGE_BALANCE_REQUEST__INIT;
+	uint8_t payload[256];
+
+	if (b->mode == MODE_PING) {
+		env.method      = "relay.v1.Health/Ping";
+		env.payload.len = relay__v1__ping_request__pack(&ping, payload);
+	} else {
+		cb.client_id     = b->client_id;
+		cb.change        = RELAY__V1__BALANCE_CHANGE__BALANCE_TOPUP;
+		cb.amount_micros = 1;
+		cb.reason        = "bench";
+		env.method       = "relay.v1.Admin/ChangeBalance";
+		env.admin_token  = (char *) (token != NULL ? token : "");
+		env.payload.len =
+		    relay__v1__change_balance_request__pack(&cb, payload);
+	}
+	env.payload.data = payload;
+	if (relay__v1__rpc_request__get_packed_size(&env) > cap)
+		return 0;
+	return relay__v1__rpc_request__pack(&env, buf);
+}
+
 static void *
 caller_main(void *arg)
 {
@@ -294,10 +400,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: rpc_bench --rpc URL [--seconds S] [--callers N]\n"
-	    "                 [--mode ping|write] [--warmup S] [--probe]\n"
+	    "                 [--mode ping|write] [--warmup S] [--probe]"
+	    " [--async]\n"
 	    "  --rpc URL       relayd's RPC address, e.g. ipc:///tmp/x.ipc\n"
 	    "  --seconds S     measured time                  default 5\n"
 	    "  --callers N     concurrent callers (threads)   default 1\n"
+	    "  --async         callers are N outstanding calls driven by nng\n"
+	    "                  callbacks in one thread pool, not N threads\n"
 	    "  --mode M        ping: Health/Ping; write: Admin/ChangeBalance\n"
 	    "                  top-ups (durable)              default ping\n"
 	    "  --warmup S      unmeasured time before         default 0.5\n"
@@ -328,6 +437,7 @@ main(int argc, char **argv)
 		{ "rpc", required_argument, NULL, 'r' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "callers", required_argument, NULL, 'c' },
+		{ "async", no_argument, NULL, 'A' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "probe", no_argument, NULL, 'p' },
@@ -339,7 +449,10 @@ main(int argc, char **argv)
 	const char         *token;
 	double              seconds = 5, warmup = 0.5, elapsed;
 	long                ncallers = 1;
-	bool                do_probe = false;
+	bool                do_probe = false, async = false;
+	nng_socket          asock;
+	uint8_t             env[512];
+	size_t              envlen = 0;
 	struct caller      *callers;
 	uint64_t           *hist, calls = 0, topups = 0, t0 = 0, t1 = 0;
 	uint64_t            errors;
@@ -394,6 +507,9 @@ main(int argc, char **argv)
 		case 'p':
 			do_probe = true;
 			break;
+		case 'A':
+			async = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -439,15 +555,44 @@ main(int argc, char **argv)
 	pthread_mutex_init(&b.print_mu, NULL);
 	atomic_init(&b.phase, PHASE_WARMUP);
 	atomic_init(&b.errors, 0);
-	for (long i = 0; i < ncallers; i++) {
-		callers[i].b = &b;
-		if (pthread_create(&callers[i].thread, NULL, caller_main,
-		        &callers[i]) != 0) {
-			fprintf(stderr, "rpc_bench: cannot start thread\n");
+	if (async) {
+		/* one socket, N contexts, each re-arming from its callback */
+		if ((envlen = pack_envelope(&b, token, env, sizeof(env))) == 0 ||
+		    nng_req0_open(&asock) != 0 ||
+		    nng_dial(asock, url, NULL, 0) != 0) {
+			fprintf(stderr, "rpc_bench: --async: cannot connect\n");
 			status = 1;
-			break;
+			goto out;
 		}
-		started++;
+		for (long i = 0; i < ncallers; i++) {
+			struct caller *cl = &callers[i];
+
+			cl->b      = &b;
+			cl->env    = env;
+			cl->envlen = envlen;
+			atomic_init(&cl->done, false);
+			if (nng_ctx_open(&cl->ctx, asock) != 0 ||
+			    nng_aio_alloc(&cl->aio, async_cb, cl) != 0) {
+				fprintf(stderr, "rpc_bench: out of memory\n");
+				status = 1;
+				break;
+			}
+			started++;
+		}
+		for (int i = 0; status == 0 && i < started; i++)
+			async_send(&callers[i]);
+	} else {
+		for (long i = 0; i < ncallers; i++) {
+			callers[i].b = &b;
+			if (pthread_create(&callers[i].thread, NULL,
+				caller_main, &callers[i]) != 0) {
+				fprintf(stderr,
+				    "rpc_bench: cannot start thread\n");
+				status = 1;
+				break;
+			}
+			started++;
+		}
 	}
 	if (status == 0) {
 		sleep_ns((uint64_t) (warmup * 1e9));
@@ -458,8 +603,18 @@ main(int argc, char **argv)
 		t1 = now_ns();
 	}
 	atomic_store(&b.phase, PHASE_STOP);
+	for (int i = 0; async && i < started; i++) {
+		/* the last call in flight finishes, then the context rests */
+		for (int w = 0; w < 5000 && !atomic_load(&callers[i].done); w++)
+			sleep_ns(1000000);
+		nng_aio_stop(callers[i].aio);
+		nng_aio_free(callers[i].aio);
+	}
+	if (async)
+		nng_close(asock);
 	for (int i = 0; i < started; i++) {
-		pthread_join(callers[i].thread, NULL);
+		if (!async)
+			pthread_join(callers[i].thread, NULL);
 		calls += callers[i].calls;
 		topups += callers[i].topups;
 		for (unsigned j = 0; j < NBUCKETS; j++)
@@ -472,9 +627,10 @@ main(int argc, char **argv)
 
 	elapsed = (double) (t1 - t0) / 1e9;
 	errors = atomic_load(&b.errors);
-	printf("mode=%s callers=%ld seconds=%.2f calls=%" PRIu64
+	printf("mode=%s%s callers=%ld seconds=%.2f calls=%" PRIu64
 	       " calls_per_s=%.0f p50_us=%.0f p99_us=%.0f errors=%" PRIu64 "\n",
-	    b.mode == MODE_PING ? "ping" : "write", ncallers, elapsed, calls,
+	    b.mode == MODE_PING ? "ping" : "write", async ? "-async" : "",
+	    ncallers, elapsed, calls,
 	    (double) calls / elapsed, percentile(hist, calls, 0.50),
 	    percentile(hist, calls, 0.99), errors);
 	if (errors != 0) {

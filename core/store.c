@@ -1,16 +1,18 @@
 /*
- * store.c - the LMDB store and its group-commit writer.
+ * store.c - the LMDB store and its group commit.
  *
- * One writer thread owns every write transaction. Callers of
- * gw_store_write() queue a request and sleep; the writer takes everything
- * queued, runs each function in a nested transaction of a single parent,
- * commits the parent once (one fsync for the whole batch) and wakes the
- * callers. Under load the batch grows by itself, so durable throughput
- * scales with the number of concurrent writers instead of being capped at
- * the disk's fsync rate.
+ * Callers of gw_store_write() queue a request. When no commit is running,
+ * the caller becomes the leader: it takes everything queued, runs each
+ * function in a nested transaction of a single parent, commits the parent
+ * once (one fsync for the whole batch) and wakes the callers it committed
+ * for. Whoever queued meanwhile waits; when the leader is done it hands
+ * the lead to the first of them, which commits the next batch. Under load
+ * the batch grows by itself, so durable throughput scales with the number
+ * of concurrent writers instead of being capped at the disk's fsync rate,
+ * and no thread hand-off is spent on a writer thread.
  *
  * Growing the map needs every transaction of the process closed, so reads
- * hold a shared lock for their lifetime and the writer takes it
+ * hold a shared lock for their lifetime and the leader takes it
  * exclusively for the resize.
  */
 #include "gw/store.h"
@@ -55,7 +57,8 @@ struct wreq {
 	void          *arg;
 	int            rc;
 	bool           done;
-	pthread_cond_t done_cv; /* only this caller wakes when done */
+	bool           lead;    /* handed the lead: commit the next batch */
+	pthread_cond_t done_cv; /* only this caller wakes */
 	struct wreq   *next;
 };
 
@@ -65,10 +68,10 @@ struct gw_store {
 	pthread_rwlock_t resize_lock; /* shared: open read txns */
 
 	pthread_mutex_t mu;
-	pthread_cond_t  wake_writer;
+	pthread_cond_t  idle_cv; /* signalled when a leader gives up */
 	struct wreq    *head, *tail;
+	bool            leading; /* a commit is running */
 	bool            stopping;
-	pthread_t       writer;
 
 	struct gw_store_stats stats; /* under mu */
 };
@@ -110,7 +113,7 @@ store_err(const char *what, int rc)
 	return GW_ESTORE;
 }
 
-/* ---- writer ---------------------------------------------------------- */
+/* ---- group commit ---------------------------------------------------- */
 
 static int
 grow_map(struct gw_store *st)
@@ -183,21 +186,16 @@ run_batch(struct gw_store *st, struct wreq *batch)
 	return GW_OK;
 }
 
-static void *
-writer_main(void *arg)
+/* lead commits batches until self's write is done, then hands the lead
+ * on; called and returns with st->mu held. */
+static void
+lead(struct gw_store *st, struct wreq *self)
 {
-	struct gw_store *st = arg;
-
-	pthread_mutex_lock(&st->mu);
-	for (;;) {
-		struct wreq *batch, *last;
-		uint64_t     n = 0;
+	while (!self->done) {
+		struct wreq *batch, *last, *next;
+		uint64_t     n;
 		int          rc;
 
-		while (st->head == NULL && !st->stopping)
-			pthread_cond_wait(&st->wake_writer, &st->mu);
-		if (st->head == NULL)
-			break;
 		/* take up to BATCH_MAX queued requests */
 		batch = last = st->head;
 		for (n = 1; n < BATCH_MAX && last->next != NULL; n++)
@@ -213,12 +211,13 @@ writer_main(void *arg)
 				break;
 
 		pthread_mutex_lock(&st->mu);
-		for (struct wreq *r = batch, *next; r != NULL; r = next) {
+		for (struct wreq *r = batch; r != NULL; r = next) {
 			next = r->next; /* r lives on its caller's stack */
 			if (rc != GW_OK)
 				r->rc = rc;
 			r->done = true;
-			pthread_cond_signal(&r->done_cv);
+			if (r != self)
+				pthread_cond_signal(&r->done_cv);
 		}
 		if (rc == GW_OK) {
 			st->stats.commits++;
@@ -227,8 +226,13 @@ writer_main(void *arg)
 				st->stats.max_batch = n;
 		}
 	}
-	pthread_mutex_unlock(&st->mu);
-	return NULL;
+	if (st->head != NULL) {
+		st->head->lead = true;
+		pthread_cond_signal(&st->head->done_cv);
+	} else {
+		st->leading = false;
+		pthread_cond_broadcast(&st->idle_cv);
+	}
 }
 
 int
@@ -248,9 +252,15 @@ gw_store_write(struct gw_store *st, gw_write_fn fn, void *arg)
 	else
 		st->head = &r;
 	st->tail = &r;
-	pthread_cond_signal(&st->wake_writer);
-	while (!r.done)
-		pthread_cond_wait(&r.done_cv, &st->mu);
+	if (!st->leading) {
+		st->leading = true;
+		lead(st, &r);
+	} else {
+		while (!r.done && !r.lead)
+			pthread_cond_wait(&r.done_cv, &st->mu);
+		if (!r.done)
+			lead(st, &r);
+	}
 	pthread_mutex_unlock(&st->mu);
 	pthread_cond_destroy(&r.done_cv);
 	return r.rc;
@@ -270,7 +280,7 @@ gw_store_open(const char *dir, struct gw_store **out)
 		return GW_ENOMEM;
 	pthread_rwlock_init(&st->resize_lock, NULL);
 	pthread_mutex_init(&st->mu, NULL);
-	pthread_cond_init(&st->wake_writer, NULL);
+	pthread_cond_init(&st->idle_cv, NULL);
 
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail_env;
@@ -297,10 +307,6 @@ gw_store_open(const char *dir, struct gw_store **out)
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail_open;
-	if ((rc = pthread_create(&st->writer, NULL, writer_main, st)) != 0) {
-		rc = ENOMEM;
-		goto fail_open;
-	}
 	gw_info("store", "opened %s (map %llu MiB)", dir,
 	    (unsigned long long) info.me_mapsize >> 20);
 	*out = st;
@@ -319,15 +325,16 @@ gw_store_close(struct gw_store *st)
 {
 	if (st == NULL)
 		return;
+	/* refuse new writes, let the current leader finish */
 	pthread_mutex_lock(&st->mu);
 	st->stopping = true;
-	pthread_cond_signal(&st->wake_writer);
+	while (st->leading)
+		pthread_cond_wait(&st->idle_cv, &st->mu);
 	pthread_mutex_unlock(&st->mu);
-	pthread_join(st->writer, NULL);
 	mdb_env_close(st->env);
 	pthread_rwlock_destroy(&st->resize_lock);
 	pthread_mutex_destroy(&st->mu);
-	pthread_cond_destroy(&st->wake_writer);
+	pthread_cond_destroy(&st->idle_cv);
 	free(st);
 }
 

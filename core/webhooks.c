@@ -212,10 +212,13 @@ hook_param(const struct hook *h, const char *name, char *out, size_t outlen)
 
 		if (kv->key_len != nlen || memcmp(kv->key, name, nlen) != 0)
 			continue;
+		/* an empty value may come with a NULL pointer */
 		if (kv->val_len >= outlen ||
-		    memchr(kv->val, '\0', kv->val_len) != NULL)
+		    (kv->val_len > 0 &&
+			memchr(kv->val, '\0', kv->val_len) != NULL))
 			return GW_EINVAL;
-		memcpy(out, kv->val, kv->val_len);
+		if (kv->val_len > 0)
+			memcpy(out, kv->val, kv->val_len);
 		out[kv->val_len] = '\0';
 		for (size_t j = 0; j < kv->val_len; j++)
 			if ((unsigned char) out[j] < 0x20 && out[j] != '\n' &&

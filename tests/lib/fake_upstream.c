@@ -279,7 +279,8 @@ th_upstream_script(struct th_upstream *u, const enum th_answer *first, size_t n,
 	pthread_mutex_lock(&u->mu);
 	if (n > MAX_SCRIPT)
 		n = MAX_SCRIPT;
-	memcpy(u->script, first, n * sizeof(*first));
+	if (n > 0)
+		memcpy(u->script, first, n * sizeof(*first));
 	u->n_script = n;
 	u->next_script = 0;
 	u->then = then;

@@ -2,8 +2,8 @@
  * gw/store.h - Relay's state: one LMDB environment, one named database per
  * entity, protobuf-encoded values, fixed-width big-endian keys.
  *
- * Writes: gw_store_write() hands a function to the single writer thread,
- * which runs the functions of every caller waiting at that moment in one
+ * Writes: gw_store_write() queues a function; one caller at a time (the
+ * leader) runs the functions of every caller waiting at that moment in one
  * transaction, each in a nested transaction of its own (a failing function
  * rolls back only itself), then commits once with one fsync (group
  * commit). gw_store_write() returns when the commit is on disk.
@@ -58,17 +58,19 @@ struct gw_store_stats {
 	uint64_t map_grows;
 };
 
-/* gw_store_open opens (creating) the environment in dir, which must exist,
- * and starts the writer thread. Returns GW_OK, GW_ESTORE or GW_ENOMEM. */
+/* gw_store_open opens (creating) the environment in dir, which must
+ * exist. Returns GW_OK, GW_ESTORE or GW_ENOMEM. */
 int gw_store_open(const char *dir, struct gw_store **out);
 
-/* gw_store_close stops the writer (after the queued writes commit) and
+/* gw_store_close refuses new writes (after the running commit ends) and
  * closes the environment. Accepts NULL. No reads may be open. */
 void gw_store_close(struct gw_store *st);
 
 void gw_store_stats(struct gw_store *st, struct gw_store_stats *out);
 
-/* A write function runs on the writer thread inside a nested transaction.
+/* A write function runs inside a nested transaction on the thread that
+ * leads the commit, which may be another caller's: it must not use
+ * thread-local state.
  * It may be run more than once (after a map resize), so its only effects
  * must be on txn and on its own arg. Returning anything but GW_OK rolls
  * its changes back, and gw_store_write() returns that value. */

@@ -649,6 +649,14 @@ handle(struct mg_connection *conn, void *arg)
 	return r.status;
 }
 
+/* on_begin_request takes every request before civetweb looks for a
+ * handler or a file (it would stat one per request). */
+static int
+on_begin_request(struct mg_connection *conn)
+{
+	return handle(conn, mg_get_request_info(conn)->user_data);
+}
+
 /* civetweb's own errors (malformed requests, headers too large) in our
  * JSON shape. */
 static int
@@ -735,6 +743,7 @@ hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 	rpc_client_set_timeout(s->health, HEALTH_TIMEOUT);
 	snprintf(threads, sizeof(threads), "%d", cfg->threads);
 	snprintf(queue, sizeof(queue), "%d", cfg->threads * 4);
+	cb.begin_request = on_begin_request;
 	cb.http_error  = on_http_error;
 	cb.log_message = on_log_message;
 	cb.init_thread = on_init_thread;
@@ -745,7 +754,6 @@ hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 		rc = GW_EINVAL;
 		goto fail;
 	}
-	mg_set_request_handler(s->mg, "/", handle, s);
 	n = mg_get_server_ports(s->mg, 4, ports);
 	s->port = n > 0 ? ports[0].port : 0;
 	*out    = s;

@@ -8,6 +8,7 @@
  */
 #include "hb/codec.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,7 +16,6 @@
 #include <strings.h>
 
 #include <civetweb.h>
-#include <jansson.h>
 
 #include "gw/err.h"
 #include "gw/sms.h"
@@ -95,15 +95,15 @@ hb_ctype_parse(const char *value)
 
 /* check validates the n bytes just copied into dst for field f. */
 static int
-check(const struct field *f, const char *dst, size_t n, char *err,
-    size_t errlen)
+check(
+    const struct field *f, const char *dst, size_t n, char *err, size_t errlen)
 {
 	struct gw_sms_info info;
 
 	if (n == 0)
-		return f->required ? fail(GW_EINVAL, err, errlen,
-					 "%s: required", f->name)
-				   : GW_OK;
+		return f->required
+		    ? fail(GW_EINVAL, err, errlen, "%s: required", f->name)
+		    : GW_OK;
 	if (f->kind == FK_URL) {
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char) dst[i];
@@ -138,7 +138,7 @@ json_field_near(const char *data, size_t len, size_t pos)
 		for (size_t at = 0; at + q <= pos; at++) {
 			if (memcmp(data + at, quoted, q) == 0 &&
 			    (best == NULL || at > best_at)) {
-				best    = fields[i].name;
+				best = fields[i].name;
 				best_at = at;
 			}
 		}
@@ -147,8 +147,8 @@ json_field_near(const char *data, size_t len, size_t pos)
 }
 
 static int
-decode_json(const char *data, size_t len, struct hb_send *out, char *err,
-    size_t errlen)
+decode_json(
+    const char *data, size_t len, struct hb_send *out, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t      *doc, *v;
@@ -159,12 +159,14 @@ decode_json(const char *data, size_t len, struct hb_send *out, char *err,
 	if (doc == NULL) {
 		if (strstr(jerr.text, "decode byte") != NULL ||
 		    strstr(jerr.text, "UTF-8") != NULL) {
-			name = json_field_near(data, len, (size_t) jerr.position);
+			name =
+			    json_field_near(data, len, (size_t) jerr.position);
 			snprintf(err, errlen, "%s: not valid UTF-8",
 			    name != NULL ? name : "body");
 		} else {
-			snprintf(err, errlen, "body: invalid JSON: %s (at byte %d)",
-			    jerr.text, jerr.position);
+			snprintf(err, errlen,
+			    "body: invalid JSON: %s (at byte %d)", jerr.text,
+			    jerr.position);
 		}
 		return GW_EINVAL;
 	}
@@ -174,9 +176,9 @@ decode_json(const char *data, size_t len, struct hb_send *out, char *err,
 		return GW_EINVAL;
 	}
 	for (size_t i = 0; i < NFIELDS && rc == GW_OK; i++) {
-		const struct field *f   = &fields[i];
+		const struct field *f = &fields[i];
 		char               *dst = (char *) out + f->off;
-		size_t              n   = 0;
+		size_t              n = 0;
 
 		v = json_object_get(doc, f->name);
 		if (v != NULL && !json_is_null(v)) {
@@ -188,24 +190,25 @@ decode_json(const char *data, size_t len, struct hb_send *out, char *err,
 			n = json_string_length(v);
 			if (n > f->cap) {
 				rc = fail(GW_ETOOBIG, err, errlen,
-				    "%s: longer than %zu bytes", f->name, f->cap);
+				    "%s: longer than %zu bytes", f->name,
+				    f->cap);
 				break;
 			}
 			memcpy(dst, json_string_value(v), n);
 		}
 		dst[n] = '\0';
-		rc     = check(f, dst, n, err, errlen);
+		rc = check(f, dst, n, err, errlen);
 	}
 	json_decref(doc);
 	return rc;
 }
 
 static int
-decode_form(const char *data, size_t len, struct hb_send *out, char *err,
-    size_t errlen)
+decode_form(
+    const char *data, size_t len, struct hb_send *out, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < NFIELDS; i++) {
-		const struct field *f   = &fields[i];
+		const struct field *f = &fields[i];
 		char               *dst = (char *) out + f->off;
 		int                 n;
 		int                 rc;
@@ -219,8 +222,8 @@ decode_form(const char *data, size_t len, struct hb_send *out, char *err,
 		dst[n] = '\0';
 		/* a decoded %00 would hide the rest of the value */
 		if (memchr(dst, '\0', (size_t) n) != NULL)
-			return fail(GW_EINVAL, err, errlen,
-			    "%s: contains NUL", f->name);
+			return fail(GW_EINVAL, err, errlen, "%s: contains NUL",
+			    f->name);
 		if ((rc = check(f, dst, (size_t) n, err, errlen)) != GW_OK)
 			return rc;
 	}
@@ -243,8 +246,8 @@ hb_send_decode(enum hb_ctype ct, const char *data, size_t len,
 		}
 		return decode_json(data, len, out, err, errlen);
 	case HB_CT_FORM:
-		return decode_form(data != NULL ? data : "", len, out, err,
-		    errlen);
+		return decode_form(
+		    data != NULL ? data : "", len, out, err, errlen);
 	default:
 		snprintf(err, errlen,
 		    "Content-Type: application/json or "
@@ -254,14 +257,14 @@ hb_send_decode(enum hb_ctype ct, const char *data, size_t len,
 }
 
 void
-hb_send_request(const struct hb_send *s, const char *idem_key,
-    Relay__V1__SendRequest *req)
+hb_send_request(
+    const struct hb_send *s, const char *idem_key, Relay__V1__SendRequest *req)
 {
 	relay__v1__send_request__init(req);
 	/* protobuf-c's string fields are char *, never written through */
-	req->to              = (char *) s->to;
-	req->from            = (char *) s->from;
-	req->body            = (char *) s->body;
+	req->to = (char *) s->to;
+	req->from = (char *) s->from;
+	req->body = (char *) s->body;
 	req->status_callback = (char *) s->status_callback;
 	if (idem_key != NULL)
 		req->idempotency_key = (char *) idem_key;

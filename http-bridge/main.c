@@ -19,10 +19,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: relay-http [--listen ADDR:PORT] [--rpc URL] [--state-dir DIR]\n"
+	    "usage: relay-http [--listen ADDR:PORT] [--rpc URL] [--state-dir "
+	    "DIR]\n"
 	    "                  [--public-url URL] [--threads N]\n"
 	    "\n"
-	    "  --listen ADDR:PORT  where to serve HTTP   env RELAY_HTTP_LISTEN, "
+	    "  --listen ADDR:PORT  where to serve HTTP   env "
+	    "RELAY_HTTP_LISTEN, "
 	    "default " HB_LISTEN_DFLT "\n"
 	    "                      (port 0: any free port, logged at start)\n"
 	    "  --rpc URL           relayd                env RELAY_RPC_URL,\n"
@@ -51,15 +53,15 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct hb_config  cfg       = { 0 };
-	struct hb_server *srv       = NULL;
+	struct hb_config  cfg = { 0 };
+	struct hb_server *srv = NULL;
 	const char       *state_dir = NULL, *rpc_flag = NULL;
 	const char       *public_url = getenv("RELAY_PUBLIC_URL");
 	char              url[RPC_URL_MAX];
 	sigset_t          sigs;
 	int               c, sig, rc;
 
-	cfg.listen  = getenv("RELAY_HTTP_LISTEN");
+	cfg.listen = getenv("RELAY_HTTP_LISTEN");
 	cfg.threads = HB_THREADS_DFLT;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -116,12 +118,14 @@ main(int argc, char **argv)
 		mg_exit_library();
 		return 1;
 	}
-	gw_info("http", "listening on http://%s (port %d), %d threads, "
-			"relayd at %s%s%s",
+	gw_info("http",
+	    "listening on http://%s (port %d), %d threads, "
+	    "relayd at %s%s%s",
 	    cfg.listen, hb_server_port(srv), cfg.threads, url,
 	    public_url ? ", public URL " : "", public_url ? public_url : "");
 	sigwait(&sigs, &sig);
-	gw_info("http", "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	gw_info(
+	    "http", "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	hb_server_stop(srv);
 	mg_exit_library();
 	return 0;

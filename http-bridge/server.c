@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,7 +27,6 @@
 #include <time.h>
 
 #include <civetweb.h>
-#include <jansson.h>
 
 #include "gw/clock.h"
 #include "gw/err.h"
@@ -39,10 +39,10 @@
 #include "relay/v1/messaging.pb-c.h"
 #include "rpc/client.h"
 
-#define KEY_MAX        256   /* longer X-Proxy-Auth values are not keys */
-#define OUT_MAX        32768 /* reply text kept in the thread's buffer */
-#define HEALTH_TIMEOUT 1000  /* ms */
-#define QS_MAX         512
+#define KEY_MAX 256         /* longer X-Proxy-Auth values are not keys */
+#define OUT_MAX 32768       /* reply text kept in the thread's buffer */
+#define HEALTH_TIMEOUT 1000 /* ms */
+#define QS_MAX 512
 
 struct hb_server {
 	struct mg_context *mg;
@@ -60,7 +60,7 @@ struct req {
 	int                           status;
 	size_t                        bytes;
 	char                          key8[9]; /* what the log may show */
-	const char                   *note;    /* sid or error code for the log */
+	const char                   *note; /* sid or error code for the log */
 	char                          note_buf[48];
 	struct tbuf                  *tb;
 };
@@ -123,17 +123,18 @@ respond(struct req *r, int status, const char *body, size_t len,
 		mg_write(r->conn, body, len);
 	}
 	r->status = status;
-	r->bytes  = len;
+	r->bytes = len;
 }
 
 /* respond_json renders doc (borrowed) through the thread's buffer, or the
  * heap when it does not fit. */
 static void
-respond_json(struct req *r, int status, json_t *doc, const char *hname,
-    const char *hval)
+respond_json(
+    struct req *r, int status, json_t *doc, const char *hname, const char *hval)
 {
-	size_t n = json_dumpb(doc, r->tb->out, sizeof(r->tb->out), JSON_COMPACT);
-	char  *big;
+	size_t n =
+	    json_dumpb(doc, r->tb->out, sizeof(r->tb->out), JSON_COMPACT);
+	char *big;
 
 	if (n > 0 && n <= sizeof(r->tb->out)) {
 		respond(r, status, r->tb->out, n, hname, hval);
@@ -151,8 +152,7 @@ respond_json(struct req *r, int status, json_t *doc, const char *hname,
 }
 
 static void __attribute__((format(printf, 4, 5)))
-respond_error(struct req *r, int status, const char *code, const char *fmt,
-    ...)
+respond_error(struct req *r, int status, const char *code, const char *fmt, ...)
 {
 	char    msg[512];
 	va_list ap;
@@ -179,7 +179,7 @@ respond_error(struct req *r, int status, const char *code, const char *fmt,
 	else if (status == 405)
 		respond_json(r, status, doc, "Allow",
 		    strcmp(r->ri->local_uri, "/relay/sms") == 0 ? "POST"
-								 : "GET");
+		                                                : "GET");
 	else if (status == 401)
 		respond_json(r, status, doc, "WWW-Authenticate",
 		    "Bearer realm=\"relay\"");
@@ -236,7 +236,8 @@ respond_rpc_error(struct req *r, int err, const struct rpc_status *st)
 		{ "status_callback:", "StatusCallback:" },
 		{ "idempotency_key:", "Idempotency-Key:" },
 	};
-	const char *msg = st->message[0] != '\0' ? st->message : gw_strerror(err);
+	const char *msg =
+	    st->message[0] != '\0' ? st->message : gw_strerror(err);
 
 	if (err == GW_EUNAVAIL && st->code == 0)
 		msg = "relayd is not reachable";
@@ -261,7 +262,8 @@ api_key(struct req *r)
 	const char *k = mg_get_header(r->conn, "X-Proxy-Auth");
 	const char *a;
 
-	if (k == NULL && (a = mg_get_header(r->conn, "Authorization")) != NULL &&
+	if (k == NULL &&
+	    (a = mg_get_header(r->conn, "Authorization")) != NULL &&
 	    strncasecmp(a, "Bearer ", 7) == 0) {
 		k = a + 7;
 		while (*k == ' ')
@@ -301,24 +303,24 @@ static int
 read_body(struct req *r, size_t *len)
 {
 	long long cl = r->ri->content_length;
-	size_t    n  = 0;
+	size_t    n = 0;
 	int       got;
 
 	if (cl > HB_BODY_MAX) {
-		respond_error(r, 413, "too_large",
-		    "body: larger than %d bytes", HB_BODY_MAX);
+		respond_error(r, 413, "too_large", "body: larger than %d bytes",
+		    HB_BODY_MAX);
 		return -1;
 	}
 	while (n <= HB_BODY_MAX &&
 	    (got = mg_read(r->conn, r->tb->body + n, HB_BODY_MAX + 1 - n)) > 0)
 		n += (size_t) got;
 	if (n > HB_BODY_MAX) {
-		respond_error(r, 413, "too_large",
-		    "body: larger than %d bytes", HB_BODY_MAX);
+		respond_error(r, 413, "too_large", "body: larger than %d bytes",
+		    HB_BODY_MAX);
 		return -1;
 	}
 	r->tb->body[n] = '\0';
-	*len        = n;
+	*len = n;
 	return 0;
 }
 
@@ -330,8 +332,8 @@ format_time(int64_t ms, char *buf, size_t len)
 
 	gmtime_r(&t, &tm);
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int) (ms % 1000));
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int) (ms % 1000));
 }
 
 /* parse_time reads Unix milliseconds ("1764000000000") or an RFC 3339
@@ -344,9 +346,10 @@ parse_time(const char *s, int64_t *out)
 	char       *end;
 	int64_t     ms = 0, off = 0;
 
-	if (s[0] >= '0' && s[0] <= '9' && strspn(s, "0123456789") == strlen(s)) {
-		errno         = 0;
-		long long v   = strtoll(s, &end, 10);
+	if (s[0] >= '0' && s[0] <= '9' &&
+	    strspn(s, "0123456789") == strlen(s)) {
+		errno = 0;
+		long long v = strtoll(s, &end, 10);
 		if (errno != 0 || v > INT64_MAX / 2)
 			return GW_EINVAL;
 		*out = v;
@@ -394,10 +397,10 @@ route_send(struct req *r)
 	struct hb_send         f;
 	enum hb_ctype          ct;
 	const char            *key, *idem;
-	char                   err[HB_ERR_MAX], cost[GW_MONEY_STRLEN],
-	    bal[GW_MONEY_STRLEN], at[80], loc[64];
-	size_t                 len;
-	int                    rc, n;
+	char err[HB_ERR_MAX], cost[GW_MONEY_STRLEN], bal[GW_MONEY_STRLEN],
+	    at[80], loc[64];
+	size_t len;
+	int    rc, n;
 
 	if ((key = need_key(r)) == NULL)
 		return;
@@ -500,8 +503,7 @@ route_list(struct req *r)
 	Relay__V1__MessageList *list = NULL;
 	struct rpc_status       st;
 	const char             *key;
-	char                    from[64], to[64], status[32], limit[16],
-	    token[QS_MAX];
+	char    from[64], to[64], status[32], limit[16], token[QS_MAX];
 	json_t *doc;
 	int     rc, k;
 
@@ -532,8 +534,8 @@ route_list(struct req *r)
 		unsigned long v = strtoul(limit, &end, 10);
 		if (*end != '\0' || !isdigit((unsigned char) limit[0]) ||
 		    v < 1 || v > 1000) {
-			respond_error(r, 400, "invalid_argument",
-			    "limit: 1 to 1000");
+			respond_error(
+			    r, 400, "invalid_argument", "limit: 1 to 1000");
 			return;
 		}
 		req.limit = (uint32_t) v;
@@ -596,21 +598,21 @@ access_log(const struct req *r)
 static int
 handle(struct mg_connection *conn, void *arg)
 {
-	struct req  r   = { 0 };
+	struct req  r = { 0 };
 	const char *uri, *m;
 	const char  msgs[] = "/relay/messages/";
 
-	r.s    = arg;
+	r.s = arg;
 	r.conn = conn;
-	r.ri   = mg_get_request_info(conn);
-	r.t0   = gw_mono_ms();
-	r.tb   = mg_get_thread_pointer(conn);
+	r.ri = mg_get_request_info(conn);
+	r.t0 = gw_mono_ms();
+	r.tb = mg_get_thread_pointer(conn);
 	if (r.tb == NULL) {
 		mg_send_http_error(conn, 503, "out of memory");
 		return 503;
 	}
-	uri    = r.ri->local_uri;
-	m      = r.ri->request_method;
+	uri = r.ri->local_uri;
+	m = r.ri->request_method;
 	if (strcmp(uri, "/relay/sms") == 0) {
 		if (strcmp(m, "POST") == 0)
 			route_send(&r);
@@ -643,7 +645,8 @@ handle(struct mg_connection *conn, void *arg)
 			respond(&r, 200, hb_openapi_json, hb_openapi_json_len,
 			    NULL, NULL);
 	} else {
-		respond_error(&r, 404, "not_found", "no such endpoint: %s", uri);
+		respond_error(
+		    &r, 404, "not_found", "no such endpoint: %s", uri);
 	}
 	access_log(&r);
 	return r.status;
@@ -662,14 +665,15 @@ on_begin_request(struct mg_connection *conn)
 static int
 on_http_error(struct mg_connection *conn, int status, const char *errmsg)
 {
-	char   body[512];
+	char    body[512];
 	json_t *doc;
-	size_t n;
+	size_t  n;
 
 	doc = json_pack("{s:{s:s,s:s}}", "error", "code",
-	    status == 413 ? "too_large"
-	    : status == 404 ? "not_found"
-	    : status >= 500 ? "internal" : "invalid_argument",
+	    status == 413       ? "too_large"
+	        : status == 404 ? "not_found"
+	        : status >= 500 ? "internal"
+	                        : "invalid_argument",
 	    "message", errmsg != NULL ? errmsg : "bad request");
 	if (doc == NULL)
 		return 1;
@@ -713,21 +717,29 @@ on_log_message(const struct mg_connection *conn, const char *message)
 int
 hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 {
-	struct mg_callbacks    cb = { 0 };
-	struct mg_server_port  ports[4];
-	struct hb_server      *s;
-	char                   threads[16], queue[16];
-	const char            *opts[] = {
-                "listening_ports", cfg->listen,
-                "num_threads", threads,
-                "connection_queue", queue,
-                "listen_backlog", "1024",
-                "enable_keep_alive", "yes",
-                "keep_alive_timeout_ms", "60000",
-                "request_timeout_ms", "30000",
-                "tcp_nodelay", "1",
-                NULL,
-        };
+	struct mg_callbacks   cb = { 0 };
+	struct mg_server_port ports[4];
+	struct hb_server     *s;
+	char                  threads[16], queue[16];
+	const char           *opts[] = {
+		          "listening_ports",
+		          cfg->listen,
+		          "num_threads",
+		          threads,
+		          "connection_queue",
+		          queue,
+		          "listen_backlog",
+		          "1024",
+		          "enable_keep_alive",
+		          "yes",
+		          "keep_alive_timeout_ms",
+		          "60000",
+		          "request_timeout_ms",
+		          "30000",
+		          "tcp_nodelay",
+		          "1",
+		          NULL,
+	};
 	int rc, n;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -744,11 +756,11 @@ hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 	snprintf(threads, sizeof(threads), "%d", cfg->threads);
 	snprintf(queue, sizeof(queue), "%d", cfg->threads * 4);
 	cb.begin_request = on_begin_request;
-	cb.http_error  = on_http_error;
+	cb.http_error = on_http_error;
 	cb.log_message = on_log_message;
 	cb.init_thread = on_init_thread;
 	cb.exit_thread = on_exit_thread;
-	s->mg          = mg_start(&cb, s, opts);
+	s->mg = mg_start(&cb, s, opts);
 	if (s->mg == NULL) {
 		gw_error("http", "cannot listen on %s", cfg->listen);
 		rc = GW_EINVAL;
@@ -756,7 +768,7 @@ hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 	}
 	n = mg_get_server_ports(s->mg, 4, ports);
 	s->port = n > 0 ? ports[0].port : 0;
-	*out    = s;
+	*out = s;
 	return GW_OK;
 fail:
 	rpc_client_close(s->health);

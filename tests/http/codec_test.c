@@ -36,7 +36,7 @@ test_codec_ctype(void **state)
 	assert_int_equal(
 	    hb_ctype_parse("application/x-www-form-urlencoded"), HB_CT_FORM);
 	assert_int_equal(hb_ctype_parse("application/x-www-form-urlencoded; "
-					"charset=\"utf-8\""),
+	                                "charset=\"utf-8\""),
 	    HB_CT_FORM);
 	assert_int_equal(
 	    hb_ctype_parse("application/json; charset=latin1"), HB_CT_OTHER);
@@ -53,11 +53,12 @@ test_codec_json_good(void **state)
 	char                   err[HB_ERR_MAX];
 
 	(void) state;
-	assert_int_equal(decode(HB_CT_JSON,
-			     "{\"To\":\"+14155550100\",\"From\":\"+14155550199\","
-			     "\"Body\":\"h\\u00e9llo\",\"StatusCallback\":"
-			     "\"https://x.example/cb\",\"Extra\":[1]}",
-			     &s, err),
+	assert_int_equal(
+	    decode(HB_CT_JSON,
+	        "{\"To\":\"+14155550100\",\"From\":\"+14155550199\","
+	        "\"Body\":\"h\\u00e9llo\",\"StatusCallback\":"
+	        "\"https://x.example/cb\",\"Extra\":[1]}",
+	        &s, err),
 	    GW_OK);
 	assert_string_equal(s.to, "+14155550100");
 	assert_string_equal(s.from, "+14155550199");
@@ -70,9 +71,9 @@ test_codec_json_good(void **state)
 
 	/* null optional fields are absent */
 	assert_int_equal(decode(HB_CT_JSON,
-			     "{\"To\":\"+14155550100\",\"Body\":\"x\","
-			     "\"From\":null,\"StatusCallback\":null}",
-			     &s, err),
+	                     "{\"To\":\"+14155550100\",\"Body\":\"x\","
+	                     "\"From\":null,\"StatusCallback\":null}",
+	                     &s, err),
 	    GW_OK);
 	assert_string_equal(s.from, "");
 	assert_string_equal(s.status_callback, "");
@@ -87,10 +88,11 @@ test_codec_form_good(void **state)
 	char           err[HB_ERR_MAX];
 
 	(void) state;
-	assert_int_equal(decode(HB_CT_FORM,
-			     "To=%2B14155550100&Body=hello+w%C3%B6rld%21"
-			     "&StatusCallback=https%3A%2F%2Fx.example%2Fcb%3Fa%3D1",
-			     &s, err),
+	assert_int_equal(
+	    decode(HB_CT_FORM,
+	        "To=%2B14155550100&Body=hello+w%C3%B6rld%21"
+	        "&StatusCallback=https%3A%2F%2Fx.example%2Fcb%3Fa%3D1",
+	        &s, err),
 	    GW_OK);
 	assert_string_equal(s.to, "+14155550100");
 	assert_string_equal(s.from, "");
@@ -112,7 +114,8 @@ test_codec_bad(void **state)
 		    "Body: must be a string" },
 		{ HB_CT_JSON, "{\"To\":\"+1\",\"Body\":\"x\",\"From\":1.5}",
 		    GW_EINVAL, "From: must be a string" },
-		{ HB_CT_JSON, "{\"To\":\"+1\",\"Body\":\"x\",\"StatusCallback\":{}}",
+		{ HB_CT_JSON,
+		    "{\"To\":\"+1\",\"Body\":\"x\",\"StatusCallback\":{}}",
 		    GW_EINVAL, "StatusCallback: must be a string" },
 		{ HB_CT_JSON, "{\"Body\":\"x\"}", GW_EINVAL, "To: required" },
 		{ HB_CT_JSON, "{\"To\":\"\",\"Body\":\"x\"}", GW_EINVAL,
@@ -124,10 +127,11 @@ test_codec_bad(void **state)
 		    "Body: not valid UTF-8" },
 		{ HB_CT_JSON, "{\"To\":\"+1\xc3\",\"Body\":\"x\"}", GW_EINVAL,
 		    "To: not valid UTF-8" },
-		{ HB_CT_JSON, "{\"To\":\"+1\",\"Body\":\"a\\u0000b\"}", GW_EINVAL,
-		    "body: invalid JSON" },
+		{ HB_CT_JSON, "{\"To\":\"+1\",\"Body\":\"a\\u0000b\"}",
+		    GW_EINVAL, "body: invalid JSON" },
 		{ HB_CT_JSON,
-		    "{\"To\":\"+1\",\"Body\":\"x\",\"StatusCallback\":\"http://a b\"}",
+		    "{\"To\":\"+1\",\"Body\":\"x\",\"StatusCallback\":\"http://"
+		    "a b\"}",
 		    GW_EINVAL, "StatusCallback:" },
 		{ HB_CT_FORM, "", GW_EINVAL, "To: required" },
 		{ HB_CT_FORM, "To=%2B1", GW_EINVAL, "Body: required" },
@@ -135,8 +139,10 @@ test_codec_bad(void **state)
 		    "Body: not valid UTF-8" },
 		{ HB_CT_FORM, "To=%2B1&Body=a%00b", GW_EINVAL,
 		    "Body: contains NUL" },
-		{ HB_CT_FORM, "To=%FF&Body=x", GW_EINVAL, "To: not valid UTF-8" },
-		{ HB_CT_FORM, "To=%2B1&Body=x&StatusCallback=http%3A%2F%2F%C3%A9",
+		{ HB_CT_FORM, "To=%FF&Body=x", GW_EINVAL,
+		    "To: not valid UTF-8" },
+		{ HB_CT_FORM,
+		    "To=%2B1&Body=x&StatusCallback=http%3A%2F%2F%C3%A9",
 		    GW_EINVAL, "StatusCallback:" },
 		{ HB_CT_OTHER, "To=1&Body=x", GW_EINVAL, "Content-Type:" },
 	};
@@ -168,7 +174,7 @@ test_codec_ceilings(void **state)
 	snprintf(body, sizeof(body), "{\"To\":\"+1\",\"Body\":\"%s\"}", big);
 	assert_int_equal(decode(HB_CT_JSON, body, &s, err), GW_OK);
 	assert_int_equal(strlen(s.body), GW_SMS_BODY_MAX);
-	big[GW_SMS_BODY_MAX]     = 'x';
+	big[GW_SMS_BODY_MAX] = 'x';
 	big[GW_SMS_BODY_MAX + 1] = '\0';
 	snprintf(body, sizeof(body), "{\"To\":\"+1\",\"Body\":\"%s\"}", big);
 	assert_int_equal(decode(HB_CT_JSON, body, &s, err), GW_ETOOBIG);

@@ -12,11 +12,10 @@
  *                           body,conn}, then "end"
  *   quit                    stop
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "fake_upstream.h"
 
@@ -46,10 +45,11 @@ static void
 cmd_script(struct th_upstream *u, char *args)
 {
 	enum th_answer first[64], then = TH_ANSWER_201;
-	size_t         n      = 0;
+	size_t         n = 0;
 	int            saw_then = 0;
 
-	for (char *t = strtok(args, " \t"); t != NULL; t = strtok(NULL, " \t")) {
+	for (char *t = strtok(args, " \t"); t != NULL;
+	     t = strtok(NULL, " \t")) {
 		if (strcmp(t, "then") == 0) {
 			saw_then = 1;
 			continue;
@@ -78,7 +78,7 @@ cmd_dump(struct th_upstream *u, size_t from)
 		    r.method, "path", r.path, "authorization", r.authorization,
 		    "content_type", r.content_type, "body", r.body,
 		    strlen(r.body), "conn", (json_int_t) r.conn);
-		char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+		char   *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 		printf("%s\n", s != NULL ? s : "{}");
 		free(s);
 		json_decref(o);

@@ -18,9 +18,9 @@
 #include "gw/sms.h"
 #include "relay/v1/messaging.pb-c.h"
 
-#define HB_NUMBER_MAX   64   /* bytes of To / From before relayd's E.164 check */
+#define HB_NUMBER_MAX 64 /* bytes of To / From before relayd's E.164 check */
 #define HB_CALLBACK_MAX 2048 /* bytes of StatusCallback (relayd's URL cap) */
-#define HB_ERR_MAX      160
+#define HB_ERR_MAX 160
 
 enum hb_ctype {
 	HB_CT_NONE, /* no Content-Type header */
@@ -56,7 +56,7 @@ int hb_send_decode(enum hb_ctype ct, const char *data, size_t len,
 /* hb_send_request fills *req (initialised here) from s and idem_key (NULL
  * or the Idempotency-Key header). req borrows s's buffers and idem_key:
  * valid while they are. */
-void hb_send_request(const struct hb_send *s, const char *idem_key,
-    Relay__V1__SendRequest *req);
+void hb_send_request(
+    const struct hb_send *s, const char *idem_key, Relay__V1__SendRequest *req);
 
 #endif

@@ -12,9 +12,9 @@
 
 #include <stdbool.h>
 
-#define HB_BODY_MAX       (64 * 1024) /* request body cap (413 above) */
-#define HB_THREADS_DFLT   128
-#define HB_LISTEN_DFLT    "127.0.0.1:8080"
+#define HB_BODY_MAX (64 * 1024) /* request body cap (413 above) */
+#define HB_THREADS_DFLT 128
+#define HB_LISTEN_DFLT "127.0.0.1:8080"
 
 struct hb_config {
 	const char *listen;  /* civetweb listening_ports, "127.0.0.1:0" too */

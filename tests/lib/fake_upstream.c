@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CONNS 256
+#define MAX_CONNS 2048 /* over a test's lifetime: relayd restarts redial */
 #define MAX_REQUESTS 4096
 #define MAX_SCRIPT 64
 #define BUF_MAX (64 * 1024)

@@ -927,7 +927,7 @@ admin_get_account(Relay__V1__Admin_Service *svc, const Relay__V1__IdRequest *req
 struct update_account {
 	struct wbase                         w;
 	const Relay__V1__UpdateAccountRequest *req;
-	const char                          *snap_sid; /* SID validated against */
+	const char                          *snap_sid; /* SID validated */
 	const char                          *from;     /* normalised */
 	const uint8_t                       *sealed;   /* new token, or NULL */
 	size_t                               sealed_len;
@@ -960,8 +960,9 @@ update_account_fn(struct gw_txn *txn, void *arg)
 	if (rc != GW_OK)
 		return rc;
 	if (strcmp(a->rec->sid, a->snap_sid) != 0)
-		return wfail(&a->w, GW_ESTATE, "account %llu changed meanwhile; "
-		    "try again", (unsigned long long) req->id);
+		return wfail(&a->w, GW_ESTATE,
+		    "account %llu changed meanwhile; try again",
+		    (unsigned long long) req->id);
 	*r = *a->rec; /* shallow: a->rec keeps owning the strings */
 	if (req->set_sid_case == RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_SID_SID)
 		r->sid = req->sid;
@@ -992,7 +993,8 @@ admin_update_account(Relay__V1__Admin_Service *svc,
 	struct gw_core                *core = CORE(svc);
 	struct update_account          a    = { .req = req };
 	Relay__V1__AccountRecord      *snap = NULL;
-	Relay__V1__CreateAccountRequest m   = RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
+	Relay__V1__CreateAccountRequest m =
+	    RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
 	Relay__V1__Account             v;
 	char     from[GW_E164_MAX + 1], msg[200], ad[128];
 	bool     token_given = req->set_token_case ==
@@ -1047,7 +1049,8 @@ admin_update_account(Relay__V1__Admin_Service *svc,
 		account_token_ad(ad, sizeof(ad), m.sid);
 		if (gw_seal(core->keyring, ad, (const uint8_t *) req->token,
 			tlen, sealed) != GW_OK) {
-			gw_call_fail(arg, GW_ECRYPTO, "sealing the token failed");
+			gw_call_fail(arg, GW_ECRYPTO,
+			    "sealing the token failed");
 			goto out;
 		}
 		a.sealed     = sealed;

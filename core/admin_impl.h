@@ -11,13 +11,13 @@
 struct gw_core;
 
 /* ListMessages: any client's messages, newest first (admin_messages.c). */
-void gw_admin_list_messages(struct gw_core *core,
+void gw_admin_list_messages(struct gw_core    *core,
     const Relay__V1__AdminListMessagesRequest *req,
     Relay__V1__AdminMessageList_Closure done, void *arg);
 
 /* GetMessage: one message by sid, whoever sent it. */
 void gw_admin_get_message(struct gw_core *core,
-    const Relay__V1__MessageSidRequest *req,
+    const Relay__V1__MessageSidRequest   *req,
     Relay__V1__AdminMessage_Closure done, void *arg);
 
 /* GetStats: traffic figures from the store and the dispatcher. */

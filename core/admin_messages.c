@@ -21,39 +21,39 @@
 
 #include "admin_impl.h"
 #include "core_impl.h"
-#include "messaging_impl.h"
-#include "webhooks_impl.h"
 #include "gw/clock.h"
 #include "gw/dispatcher.h"
 #include "gw/err.h"
+#include "messaging_impl.h"
+#include "webhooks_impl.h"
 
-#define LIST_PAGE       50
-#define LIST_PAGE_MAX   1000
-#define LIST_SCAN_MULT  20 /* messages examined per one asked, filtered */
-#define TOKEN_BYTES     24 /* client, created ms, id */
+#define LIST_PAGE 50
+#define LIST_PAGE_MAX 1000
+#define LIST_SCAN_MULT 20       /* messages examined per one asked, filtered */
+#define TOKEN_BYTES 24          /* client, created ms, id */
 #define LOW_BALANCE_DEF 1000000 /* 1.00 */
 
 static void
 message_view(const Relay__V1__MessageRecord *r, Relay__V1__AdminMessage *v)
 {
 	relay__v1__admin_message__init(v);
-	v->id              = r->id;
-	v->sid             = r->sid;
-	v->client_id       = r->client_id;
-	v->account_id      = r->account_id;
-	v->route_id        = r->route_id;
-	v->upstream_sid    = r->upstream_sid;
-	v->to              = r->to;
-	v->from            = r->from;
-	v->body            = r->body;
-	v->segments        = r->segments;
-	v->encoding        = r->encoding;
-	v->cost_micros     = r->cost_micros;
-	v->status          = (char *) gw_message_status_name(r->status);
-	v->error_code      = r->error_code;
-	v->error_message   = r->error_message;
-	v->attempts        = r->attempts;
-	v->refunded        = r->refunded;
+	v->id = r->id;
+	v->sid = r->sid;
+	v->client_id = r->client_id;
+	v->account_id = r->account_id;
+	v->route_id = r->route_id;
+	v->upstream_sid = r->upstream_sid;
+	v->to = r->to;
+	v->from = r->from;
+	v->body = r->body;
+	v->segments = r->segments;
+	v->encoding = r->encoding;
+	v->cost_micros = r->cost_micros;
+	v->status = (char *) gw_message_status_name(r->status);
+	v->error_code = r->error_code;
+	v->error_message = r->error_message;
+	v->attempts = r->attempts;
+	v->refunded = r->refunded;
 	v->status_callback = r->status_callback_url;
 	v->created_unix_ms = r->created_unix_ms;
 	v->updated_unix_ms = r->updated_unix_ms;
@@ -62,16 +62,16 @@ message_view(const Relay__V1__MessageRecord *r, Relay__V1__AdminMessage *v)
 /* ---- ListMessages ---------------------------------------------------- */
 
 struct mlist {
-	struct gw_txn            *txn;
-	uint64_t                  client_id;
-	int64_t                   from_ms, to_ms;
-	bool                      by_status;
-	Relay__V1__MessageStatus  status;
-	size_t                    limit, budget;
+	struct gw_txn             *txn;
+	uint64_t                   client_id;
+	int64_t                    from_ms, to_ms;
+	bool                       by_status;
+	Relay__V1__MessageStatus   status;
+	size_t                     limit, budget;
 	Relay__V1__MessageRecord **recs;
-	size_t                    n;
-	uint64_t                  next_ms, next_id; /* where the next page starts */
-	bool                      more;
+	size_t                     n;
+	uint64_t next_ms, next_id; /* where the next page starts */
+	bool     more;
 };
 
 /* mlist_add filters r and keeps it or frees it. Returns 0. */
@@ -97,13 +97,13 @@ mlist_full(struct mlist *l, uint64_t ms, uint64_t id)
 	}
 	l->next_ms = ms;
 	l->next_id = id;
-	l->more    = true;
+	l->more = true;
 	return true;
 }
 
 static int
-by_client_one(const void *key, size_t klen, const void *val, size_t vlen,
-    void *arg)
+by_client_one(
+    const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
 	struct mlist             *l = arg;
 	const uint8_t            *k = key;
@@ -158,7 +158,7 @@ token_parse(const char *s, uint64_t client, uint64_t *ms, uint64_t *id)
 	size_t  n;
 
 	if (sodium_hex2bin(raw, sizeof(raw), s, strlen(s), NULL, &n, NULL) !=
-		0 ||
+	        0 ||
 	    n != sizeof(raw) || gw_key_get_u64(raw) != client)
 		return GW_EINVAL;
 	*ms = gw_key_get_u64(raw + 8);
@@ -167,8 +167,8 @@ token_parse(const char *s, uint64_t client, uint64_t *ms, uint64_t *id)
 }
 
 static void
-token_make(uint64_t client, uint64_t ms, uint64_t id,
-    char out[2 * TOKEN_BYTES + 1])
+token_make(
+    uint64_t client, uint64_t ms, uint64_t id, char out[2 * TOKEN_BYTES + 1])
 {
 	uint8_t raw[TOKEN_BYTES];
 
@@ -190,7 +190,7 @@ mlist_init(struct mlist *l, const Relay__V1__AdminListMessagesRequest *req,
 		return gw_call_fail(call, GW_EINVAL,
 		    "from/to: Unix milliseconds, from before to");
 	l->from_ms = req->from_unix_ms;
-	l->to_ms   = req->to_unix_ms;
+	l->to_ms = req->to_unix_ms;
 	if (req->status[0] != '\0') {
 		if (gw_message_status_parse(req->status, &l->status) != GW_OK)
 			return gw_call_fail(call, GW_EINVAL,
@@ -198,9 +198,9 @@ mlist_init(struct mlist *l, const Relay__V1__AdminListMessagesRequest *req,
 			    "undelivered or failed");
 		l->by_status = true;
 	}
-	l->limit = req->limit == 0 ? LIST_PAGE
+	l->limit = req->limit == 0       ? LIST_PAGE
 	    : req->limit > LIST_PAGE_MAX ? LIST_PAGE_MAX
-					 : req->limit;
+	                                 : req->limit;
 	/* by client, the time bounds are key bounds and cost nothing */
 	l->budget = l->by_status || (l->client_id == 0 && l->to_ms > 0)
 	    ? l->limit * LIST_SCAN_MULT
@@ -209,7 +209,7 @@ mlist_init(struct mlist *l, const Relay__V1__AdminListMessagesRequest *req,
 }
 
 void
-gw_admin_list_messages(struct gw_core *core,
+gw_admin_list_messages(struct gw_core         *core,
     const Relay__V1__AdminListMessagesRequest *req,
     Relay__V1__AdminMessageList_Closure done, void *arg)
 {
@@ -227,14 +227,15 @@ gw_admin_list_messages(struct gw_core *core,
 	if (req->page_token[0] != '\0') {
 		if (token_parse(req->page_token, req->client_id, &ms, &id) !=
 		    GW_OK) {
-			gw_call_fail(arg, GW_EINVAL, "page_token: not a token "
+			gw_call_fail(arg, GW_EINVAL,
+			    "page_token: not a token "
 			    "this call returned with this client filter");
 			return;
 		}
 		start = true;
 	} else if (req->to_unix_ms > 0 && req->client_id != 0) {
-		ms    = (uint64_t) req->to_unix_ms - 1;
-		id    = UINT64_MAX;
+		ms = (uint64_t) req->to_unix_ms - 1;
+		id = UINT64_MAX;
 		start = true;
 	}
 	if ((l.recs = calloc(l.limit, sizeof(*l.recs))) == NULL) {
@@ -263,7 +264,7 @@ gw_admin_list_messages(struct gw_core *core,
 		goto out;
 	}
 	views = calloc(l.n + 1, sizeof(*views));
-	ptrs  = calloc(l.n + 1, sizeof(*ptrs));
+	ptrs = calloc(l.n + 1, sizeof(*ptrs));
 	if (views == NULL || ptrs == NULL) {
 		gw_call_fail(arg, GW_ENOMEM, "out of memory");
 		goto out;
@@ -272,8 +273,8 @@ gw_admin_list_messages(struct gw_core *core,
 		message_view(l.recs[i], &views[i]);
 		ptrs[i] = &views[i];
 	}
-	out.n_messages      = l.n;
-	out.messages        = ptrs;
+	out.n_messages = l.n;
+	out.messages = ptrs;
 	out.next_page_token = "";
 	if (l.more) {
 		token_make(req->client_id, l.next_ms, l.next_id, token);
@@ -291,7 +292,7 @@ out:
 /* ---- GetMessage ------------------------------------------------------ */
 
 void
-gw_admin_get_message(struct gw_core *core,
+gw_admin_get_message(struct gw_core    *core,
     const Relay__V1__MessageSidRequest *req,
     Relay__V1__AdminMessage_Closure done, void *arg)
 {
@@ -338,8 +339,8 @@ struct client_count {
 };
 
 static int
-client_count_one(const void *key, size_t klen, const void *val, size_t vlen,
-    void *arg)
+client_count_one(
+    const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
 	struct client_count     *c = arg;
 	Relay__V1__ClientRecord *r;
@@ -356,12 +357,11 @@ client_count_one(const void *key, size_t klen, const void *val, size_t vlen,
 }
 
 void
-gw_admin_get_stats(struct gw_core *core,
-    const Relay__V1__GetStatsRequest *req, Relay__V1__Stats_Closure done,
-    void *arg)
+gw_admin_get_stats(struct gw_core *core, const Relay__V1__GetStatsRequest *req,
+    Relay__V1__Stats_Closure done, void *arg)
 {
 	Relay__V1__Stats           out = RELAY__V1__STATS__INIT;
-	struct client_count        cc  = { .threshold = LOW_BALANCE_DEF };
+	struct client_count        cc = { .threshold = LOW_BALANCE_DEF };
 	struct gw_dispatcher      *d;
 	struct gw_dispatcher_stats ds;
 	struct gw_txn             *txn;
@@ -394,14 +394,14 @@ gw_admin_get_stats(struct gw_core *core,
 	if ((d = atomic_load(&core->dispatcher)) != NULL) {
 		gw_dispatcher_stats(d, &ds);
 		out.dispatcher_running = true;
-		out.attempts           = ds.attempts;
-		out.sent               = ds.sent;
-		out.retried            = ds.retried;
-		out.failed             = ds.failed;
-		out.in_flight          = ds.in_flight;
+		out.attempts = ds.attempts;
+		out.sent = ds.sent;
+		out.retried = ds.retried;
+		out.failed = ds.failed;
+		out.in_flight = ds.in_flight;
 	}
-	out.clients_total       = cc.total;
+	out.clients_total = cc.total;
 	out.clients_low_balance = cc.low;
-	out.low_balance_micros  = cc.threshold;
+	out.low_balance_micros = cc.threshold;
 	done(&out, arg);
 }

@@ -571,10 +571,10 @@ gw_txn_scan_rev(struct gw_txn *txn, enum gw_db db, const void *prefix,
 			k.mv_size = slen;
 			k.mv_data = succ;
 			rc        = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-			rc        = rc == MDB_NOTFOUND
-			           ? mdb_cursor_get(cur, &k, &v, MDB_LAST)
-			           : rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
-				             : rc;
+			if (rc == MDB_NOTFOUND)
+				rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+			else if (rc == 0)
+				rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
 		}
 	}
 	if (slen == 0)

@@ -202,7 +202,8 @@ edit_account(struct tui_app *app, const Relay__V1__Account *a)
 		    req.set_base_url_case == 0 &&
 		    req.set_from_number_case == 0 &&
 		    req.set_description_case == 0) {
-			tui_status(app, TUI_INFO, "account #%llu: nothing changed",
+			tui_status(app, TUI_INFO,
+			    "account #%llu: nothing changed",
 			    (unsigned long long) id);
 			break;
 		}
@@ -211,7 +212,7 @@ edit_account(struct tui_app *app, const Relay__V1__Account *a)
 			tui_status(app, TUI_OK, "account #%llu updated%s",
 			    (unsigned long long) out->id,
 			    req.set_token_case ? " (new token stored encrypted)"
-					       : "");
+			                       : "");
 			tui_free(out);
 			tui_reload(app);
 			break;

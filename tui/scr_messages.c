@@ -17,8 +17,8 @@
 #include "tui_impl.h"
 
 #define MESSAGES_METHOD "relay.v1.Admin/ListMessages"
-#define MESSAGES_PAGE   500
-#define SID_TAIL        10
+#define MESSAGES_PAGE 500
+#define SID_TAIL 10
 
 static const struct tui_col cols[] = {
 	{ "SID", 13, 0 },
@@ -34,13 +34,13 @@ static const char *const statuses[] = { "any", "queued", "sending", "sent",
 
 static struct tui_table             msgs;
 static Relay__V1__AdminMessageList *list; /* the rows' messages */
-static bool             inited;
-static int              avail = -1; /* -1 unknown, 0 no, 1 relayd has it */
-static unsigned         avail_gen;
-static size_t           shown;
-static bool             more;
-static uint64_t         f_client;   /* 0: every client */
-static int              f_status;   /* index into statuses; 0: any */
+static bool                         inited;
+static int      avail = -1; /* -1 unknown, 0 no, 1 relayd has it */
+static unsigned avail_gen;
+static size_t   shown;
+static bool     more;
+static uint64_t f_client; /* 0: every client */
+static int      f_status; /* index into statuses; 0: any */
 
 static void
 messages_load(struct tui_app *app)
@@ -59,7 +59,7 @@ messages_load(struct tui_app *app)
 	if (avail != 1 || avail_gen != app->conn_gen) {
 		if ((rc = tui_probe(app, MESSAGES_METHOD)) == GW_EUNAVAIL)
 			return;
-		avail     = rc == GW_OK;
+		avail = rc == GW_OK;
 		avail_gen = app->conn_gen;
 	}
 	if (!avail) {
@@ -71,17 +71,17 @@ messages_load(struct tui_app *app)
 		return;
 	}
 	req.client_id = f_client;
-	req.status    = (char *) (f_status > 0 ? statuses[f_status] : "");
-	req.limit     = MESSAGES_PAGE;
+	req.status = (char *) (f_status > 0 ? statuses[f_status] : "");
+	req.limit = MESSAGES_PAGE;
 	if (tui_call(app, "list messages", "ListMessages", &req.base,
-		(ProtobufCMessage **) &out) != GW_OK)
+	        (ProtobufCMessage **) &out) != GW_OK)
 		return;
 	tui_table_sel_id(&msgs, &keep);
 	tui_table_clear(&msgs);
 	for (size_t i = 0; i < out->n_messages; i++) {
 		const Relay__V1__AdminMessage *m = out->messages[i];
-		size_t      sl = strlen(m->sid);
-		char        sid[24], client[24], cost[GW_MONEY_STRLEN], when[32];
+		size_t                         sl = strlen(m->sid);
+		char sid[24], client[24], cost[GW_MONEY_STRLEN], when[32];
 		const char *cells[6] = { sid, client, m->to, m->status, cost,
 			when };
 
@@ -94,13 +94,13 @@ messages_load(struct tui_app *app)
 		tui_table_add(&msgs, m->id, cells);
 	}
 	shown = out->n_messages;
-	more  = out->next_page_token[0] != '\0';
+	more = out->next_page_token[0] != '\0';
 	tui_free(list);
 	list = out;
 	snprintf(msgs.empty, sizeof(msgs.empty), "%s",
 	    f_client != 0 || f_status > 0
-		? "No messages match the filters (c client, s status)"
-		: "No messages yet");
+	        ? "No messages match the filters (c client, s status)"
+	        : "No messages yet");
 	tui_table_done(&msgs, keep);
 }
 
@@ -177,7 +177,7 @@ show_message(struct tui_app *app, uint64_t id)
 		return;
 	/* afresh: the status may have moved since the list was read */
 	if (tui_call(app, "message", "GetMessage", &req.base,
-		(ProtobufCMessage **) &m) != GW_OK)
+	        (ProtobufCMessage **) &m) != GW_OK)
 		return;
 	snprintf(l[n++], sizeof(l[0]), "SID:       %s", m->sid);
 	snprintf(l[n++], sizeof(l[0]), "Client:    #%llu",
@@ -205,16 +205,16 @@ show_message(struct tui_app *app, uint64_t id)
 	    tui_fmt_time(m->updated_unix_ms, up, sizeof(up)));
 	/* the body on two lines at most; control characters shown as '.' */
 	for (int part = 0; part < 2; part++) {
-		const char *b   = m->body + (part ? 60 : 0);
+		const char *b = m->body + (part ? 60 : 0);
 		size_t      len = strlen(m->body);
 		char       *o;
 
 		if (part && len <= 60)
 			break;
 		o = l[n];
-		snprintf(o, sizeof(l[0]), "%s%.60s%s", part ? "           "
-							    : "Body:      ",
-		    b, part && len > 120 ? "~" : "");
+		snprintf(o, sizeof(l[0]), "%s%.60s%s",
+		    part ? "           " : "Body:      ", b,
+		    part && len > 120 ? "~" : "");
 		for (char *p = o; *p != '\0'; p++)
 			if ((unsigned char) *p < 0x20 || *p == 0x7f)
 				*p = '.';
@@ -233,7 +233,7 @@ messages_key(struct tui_app *app, int ch)
 
 	if (avail == 0 &&
 	    (ch == 'c' || ch == 's' || ch == '\r' || ch == '\n' ||
-		ch == KEY_ENTER)) {
+	        ch == KEY_ENTER)) {
 		tui_status(app, TUI_INFO, "messages: not available yet");
 		return true;
 	}
@@ -256,12 +256,12 @@ messages_key(struct tui_app *app, int ch)
 }
 
 const struct tui_screen tui_scr_messages = {
-	.name       = "messages",
-	.title      = "Messages",
-	.legend     = "c Client|s Status|Enter Detail",
+	.name = "messages",
+	.title = "Messages",
+	.legend = "c Client|s Status|Enter Detail",
 	.refresh_ms = 5000,
-	.table      = &msgs,
-	.load       = messages_load,
-	.key        = messages_key,
-	.heading    = messages_heading,
+	.table = &msgs,
+	.load = messages_load,
+	.key = messages_key,
+	.heading = messages_heading,
 };

@@ -568,7 +568,8 @@ account_update(struct ctl *ctl, const struct args *a)
 	if ((rc = parse_id(a->pos[0], "account ID", &req.id)) != 0)
 		return rc;
 	if ((v = opt(a, "sid")) != NULL) {
-		req.set_sid_case = RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_SID_SID;
+		req.set_sid_case =
+		    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_SID_SID;
 		req.sid          = (char *) v;
 	}
 	if ((v = opt(a, "token")) != NULL) {
@@ -989,7 +990,8 @@ cmd_message(struct ctl *ctl, int argc, char **argv)
 		    RELAY__V1__MESSAGE_SID_REQUEST__INIT;
 
 		if ((req.sid = (char *) a.pos[0]) == NULL)
-			return usage_error("%s", "message show: SID is required");
+			return usage_error("%s", "message show: SID is "
+						 "required");
 		return call_emit(ctl, "GetMessage", &req.base, NULL, NULL);
 	}
 	return usage_error("unknown command 'message %s'", sub);

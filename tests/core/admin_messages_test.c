@@ -25,13 +25,13 @@
 #include "relay/v1/messaging.pb-c.h"
 #include "th.h"
 
-#define TOKEN      "test-admin-token"
-#define PRICE      7500
-#define FROM       "+15005550006"
+#define TOKEN "test-admin-token"
+#define PRICE 7500
+#define FROM "+15005550006"
 #define TWILIO_SID "AC0123456789abcdef0123456789abcdef"
 #define TWILIO_TOK "f00dfeedf00dfeedf00dfeedf00dfeed"
-#define NEW_SID    "ACfedcba9876543210fedcba9876543210"
-#define NEW_TOK    "s3cr3tTOKENs3cr3tTOKENs3cr3tTOKE"
+#define NEW_SID "ACfedcba9876543210fedcba9876543210"
+#define NEW_TOK "s3cr3tTOKENs3cr3tTOKENs3cr3tTOKE"
 
 struct fx {
 	char                 *dir;
@@ -93,16 +93,17 @@ pb_free(void *m)
 static uint64_t
 make_client(struct fx *fx, const char *name, int64_t balance, char *key)
 {
-	Relay__V1__CreateClientRequest c = RELAY__V1__CREATE_CLIENT_REQUEST__INIT;
-	Relay__V1__CreateKeyRequest    k = RELAY__V1__CREATE_KEY_REQUEST__INIT;
-	Relay__V1__Client             *cl;
-	Relay__V1__CreatedKey         *ck;
-	uint64_t                       id;
+	Relay__V1__CreateClientRequest c =
+	    RELAY__V1__CREATE_CLIENT_REQUEST__INIT;
+	Relay__V1__CreateKeyRequest k = RELAY__V1__CREATE_KEY_REQUEST__INIT;
+	Relay__V1__Client          *cl;
+	Relay__V1__CreatedKey      *ck;
+	uint64_t                    id;
 
-	c.name           = (char *) name;
+	c.name = (char *) name;
 	c.balance_micros = balance;
 	assert_int_equal(admin(fx, "CreateClient", &c.base, &cl), GW_OK);
-	id          = cl->id;
+	id = cl->id;
 	k.client_id = id;
 	assert_int_equal(admin(fx, "CreateKey", &k.base, &ck), GW_OK);
 	snprintf(key, 128, "%s", ck->raw_key);
@@ -120,10 +121,10 @@ make_account(struct fx *fx, Relay__V1__AccountKind kind, const char *sid,
 	Relay__V1__Account *acct;
 	uint64_t            id;
 
-	a.kind        = kind;
-	a.sid         = (char *) sid;
-	a.token       = (char *) tok;
-	a.base_url    = (char *) base_url;
+	a.kind = kind;
+	a.sid = (char *) sid;
+	a.token = (char *) tok;
+	a.base_url = (char *) base_url;
 	a.from_number = FROM;
 	assert_int_equal(admin(fx, "CreateAccount", &a.base, &acct), GW_OK);
 	id = acct->id;
@@ -137,9 +138,9 @@ make_route(struct fx *fx, const char *pattern, int prio, uint64_t account)
 	Relay__V1__CreateRouteRequest r = RELAY__V1__CREATE_ROUTE_REQUEST__INIT;
 	Relay__V1__Route             *route;
 
-	r.pattern      = (char *) pattern;
-	r.priority     = prio;
-	r.account_id   = account;
+	r.pattern = (char *) pattern;
+	r.priority = prio;
+	r.account_id = account;
 	r.price_micros = PRICE;
 	assert_int_equal(admin(fx, "CreateRoute", &r.base, &route), GW_OK);
 	pb_free(route);
@@ -151,10 +152,10 @@ send_one(struct fx *fx, int who, const char *to, char *sid, int64_t *created)
 	Relay__V1__SendRequest req = RELAY__V1__SEND_REQUEST__INIT;
 	Relay__V1__SendReply  *r;
 
-	req.to   = (char *) to;
+	req.to = (char *) to;
 	req.body = "hello";
 	assert_int_equal(call(fx, &relay__v1__messaging__descriptor,
-			     fx->key[who], "Send", &req.base, &r),
+	                     fx->key[who], "Send", &req.base, &r),
 	    GW_OK);
 	snprintf(sid, 40, "%s", r->sid);
 	*created = r->created_unix_ms;
@@ -166,11 +167,11 @@ disp_start(struct fx *fx)
 {
 	struct gw_dispatcher_config cfg = { 0 };
 
-	cfg.state_dir          = fx->dir;
-	cfg.backoff_base_ms    = 50;
-	cfg.backoff_max_ms     = 200;
+	cfg.state_dir = fx->dir;
+	cfg.backoff_base_ms = 50;
+	cfg.backoff_max_ms = 200;
 	cfg.request_timeout_ms = 2000;
-	cfg.poll_ms            = 20;
+	cfg.poll_ms = 20;
 	assert_int_equal(gw_dispatcher_start(fx->core, &cfg, &fx->disp), GW_OK);
 }
 
@@ -179,21 +180,21 @@ disp_start(struct fx *fx)
 static int
 setup(void **state)
 {
-	struct fx            *fx  = calloc(1, sizeof(*fx));
+	struct fx            *fx = calloc(1, sizeof(*fx));
 	struct gw_core_config cfg = { 0 };
 
-	fx->dir         = th_tmpdir();
-	cfg.state_dir   = fx->dir;
+	fx->dir = th_tmpdir();
+	cfg.state_dir = fx->dir;
 	cfg.admin_token = TOKEN;
 	assert_int_equal(gw_core_open(&cfg, &fx->core), GW_OK);
 	fx->client[0] = make_client(fx, "acme", 1000000, fx->key[0]);
 	fx->client[1] = make_client(fx, "tiny", 500000, fx->key[1]);
-	fx->sandbox   = make_account(fx, RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX,
-	      "", "", "");
+	fx->sandbox = make_account(
+	    fx, RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX, "", "", "");
 	make_route(fx, "^\\+1", 10, fx->sandbox);
 	for (int i = 0; i < 6; i++) {
-		send_one(fx, i % 2, "+14155550100", fx->sids[i],
-		    &fx->created[i]);
+		send_one(
+		    fx, i % 2, "+14155550100", fx->sids[i], &fx->created[i]);
 		th_sleep_ms(2); /* distinct created times */
 	}
 	*state = fx;
@@ -221,12 +222,12 @@ list(struct fx *fx, uint64_t client, const char *status, uint32_t limit,
 	    RELAY__V1__ADMIN_LIST_MESSAGES_REQUEST__INIT;
 	Relay__V1__AdminMessageList *l = NULL;
 
-	req.client_id    = client;
-	req.status       = (char *) status;
-	req.limit        = limit;
-	req.page_token   = (char *) token;
+	req.client_id = client;
+	req.status = (char *) status;
+	req.limit = limit;
+	req.page_token = (char *) token;
 	req.from_unix_ms = from;
-	req.to_unix_ms   = to;
+	req.to_unix_ms = to;
 	assert_int_equal(admin(fx, "ListMessages", &req.base, &l), want);
 	return l;
 }
@@ -237,7 +238,7 @@ test_list_all_newest_first_paged(void **state)
 	struct fx                   *fx = *state;
 	Relay__V1__AdminMessageList *l;
 	char                         token[128] = "";
-	int                          seen       = 0;
+	int                          seen = 0;
 
 	/* everything, one page */
 	l = list(fx, 0, "", 0, "", 0, 0, GW_OK);
@@ -325,10 +326,10 @@ test_list_filters(void **state)
 static void
 test_get_message(void **state)
 {
-	struct fx                *fx  = *state;
+	struct fx                   *fx = *state;
 	Relay__V1__MessageSidRequest req = RELAY__V1__MESSAGE_SID_REQUEST__INIT;
-	Relay__V1__AdminMessage  *m;
-	char                      other[40];
+	Relay__V1__AdminMessage     *m;
+	char                         other[40];
 
 	req.sid = fx->sids[3];
 	assert_int_equal(admin(fx, "GetMessage", &req.base, &m), GW_OK);
@@ -343,10 +344,12 @@ test_get_message(void **state)
 	/* the right id with another random half is not that message */
 	snprintf(other, sizeof(other), "%s", fx->sids[3]);
 	other[33] = other[33] == '0' ? '1' : '0';
-	req.sid   = other;
-	assert_int_equal(admin(fx, "GetMessage", &req.base, NULL), GW_ENOTFOUND);
+	req.sid = other;
+	assert_int_equal(
+	    admin(fx, "GetMessage", &req.base, NULL), GW_ENOTFOUND);
 	req.sid = "SM00000000000000ff0000000000000000";
-	assert_int_equal(admin(fx, "GetMessage", &req.base, NULL), GW_ENOTFOUND);
+	assert_int_equal(
+	    admin(fx, "GetMessage", &req.base, NULL), GW_ENOTFOUND);
 	req.sid = "SMnope";
 	assert_int_equal(admin(fx, "GetMessage", &req.base, NULL), GW_EINVAL);
 	req.sid = "";
@@ -430,7 +433,7 @@ update(struct fx *fx, uint64_t id, const char *sid, const char *tok,
 	r.id = id;
 	if (sid != NULL) {
 		r.set_sid_case = RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_SID_SID;
-		r.sid          = (char *) sid;
+		r.sid = (char *) sid;
 	}
 	if (tok != NULL) {
 		r.set_token_case =
@@ -467,11 +470,11 @@ test_update_account(void **state)
 	char                sid[40];
 
 	fx->up = th_upstream_start();
-	tw     = make_account(fx, RELAY__V1__ACCOUNT_KIND__ACCOUNT_TWILIO,
-	        TWILIO_SID, TWILIO_TOK, th_upstream_url(fx->up));
+	tw = make_account(fx, RELAY__V1__ACCOUNT_KIND__ACCOUNT_TWILIO,
+	    TWILIO_SID, TWILIO_TOK, th_upstream_url(fx->up));
 	/* one field; the others stay, the token too */
-	assert_int_equal(update(fx, tw, NULL, NULL, NULL, NULL, "main", &a),
-	    GW_OK);
+	assert_int_equal(
+	    update(fx, tw, NULL, NULL, NULL, NULL, "main", &a), GW_OK);
 	assert_string_equal(a->description, "main");
 	assert_string_equal(a->sid, TWILIO_SID);
 	assert_string_equal(a->from_number, FROM);
@@ -479,35 +482,31 @@ test_update_account(void **state)
 	assert_true(a->has_token);
 	pb_free(a);
 	/* from is normalised; bad values are refused */
-	assert_int_equal(update(fx, tw, NULL, NULL, NULL, "14155550199", NULL,
-			     &a),
-	    GW_OK);
+	assert_int_equal(
+	    update(fx, tw, NULL, NULL, NULL, "14155550199", NULL, &a), GW_OK);
 	assert_string_equal(a->from_number, "+14155550199");
 	pb_free(a);
-	assert_int_equal(update(fx, tw, NULL, NULL, NULL, "12", NULL, NULL),
+	assert_int_equal(
+	    update(fx, tw, NULL, NULL, NULL, "12", NULL, NULL), GW_EINVAL);
+	assert_int_equal(
+	    update(fx, tw, NULL, NULL, "ftp://x", NULL, NULL, NULL), GW_EINVAL);
+	assert_int_equal(
+	    update(fx, tw, "ACnothex", NEW_TOK, NULL, NULL, NULL, NULL),
 	    GW_EINVAL);
-	assert_int_equal(update(fx, tw, NULL, NULL, "ftp://x", NULL, NULL,
-			     NULL),
-	    GW_EINVAL);
-	assert_int_equal(update(fx, tw, "ACnothex", NEW_TOK, NULL, NULL, NULL,
-			     NULL),
-	    GW_EINVAL);
-	assert_int_equal(update(fx, tw, NULL, "short", NULL, NULL, NULL, NULL),
-	    GW_EINVAL);
+	assert_int_equal(
+	    update(fx, tw, NULL, "short", NULL, NULL, NULL, NULL), GW_EINVAL);
 	assert_int_equal(update(fx, tw, NULL, "", NULL, NULL, NULL, NULL),
 	    GW_EINVAL); /* a Twilio account keeps a token */
 	/* the token is sealed for the SID: a new SID needs the token */
-	assert_int_equal(update(fx, tw, NEW_SID, NULL, NULL, NULL, NULL, NULL),
-	    GW_EINVAL);
+	assert_int_equal(
+	    update(fx, tw, NEW_SID, NULL, NULL, NULL, NULL, NULL), GW_EINVAL);
 	assert_int_equal(update(fx, 424242, NULL, NULL, NULL, NULL, "x", NULL),
 	    GW_ENOTFOUND);
 	/* the same SID again is no change */
-	assert_int_equal(update(fx, tw, TWILIO_SID, NULL, NULL, NULL, NULL,
-			     NULL),
-	    GW_OK);
-	assert_int_equal(update(fx, tw, NEW_SID, NEW_TOK, NULL, NULL, NULL,
-			     &a),
-	    GW_OK);
+	assert_int_equal(
+	    update(fx, tw, TWILIO_SID, NULL, NULL, NULL, NULL, NULL), GW_OK);
+	assert_int_equal(
+	    update(fx, tw, NEW_SID, NEW_TOK, NULL, NULL, NULL, &a), GW_OK);
 	assert_string_equal(a->sid, NEW_SID);
 	assert_string_equal(a->description, "main");
 	assert_true(a->has_token);
@@ -528,13 +527,12 @@ test_update_account(void **state)
 
 	/* a sandbox account's token may be cleared */
 	assert_int_equal(update(fx, fx->sandbox, NULL, "sandbox-token", NULL,
-			     NULL, NULL, &a),
+	                     NULL, NULL, &a),
 	    GW_OK);
 	assert_true(a->has_token);
 	pb_free(a);
-	assert_int_equal(update(fx, fx->sandbox, NULL, "", NULL, NULL, NULL,
-			     &a),
-	    GW_OK);
+	assert_int_equal(
+	    update(fx, fx->sandbox, NULL, "", NULL, NULL, NULL, &a), GW_OK);
 	assert_false(a->has_token);
 	pb_free(a);
 
@@ -554,16 +552,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_list_all_newest_first_paged,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_filters, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_get_message, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_stats_after_sends, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_update_account, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_list_all_newest_first_paged, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_list_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_get_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stats_after_sends, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_update_account, setup, teardown),
 	};
 	int rc;
 

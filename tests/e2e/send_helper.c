@@ -34,8 +34,9 @@ main(int argc, char **argv)
 		rpc_default_url(NULL, url, sizeof(url));
 	}
 	if (argc - i < 2 || argc - i > 3 || key == NULL) {
-		fprintf(stderr, "usage: RELAY_API_KEY=rk_... send_helper "
-				"[--rpc URL] TO BODY [COUNT]\n");
+		fprintf(stderr,
+		    "usage: RELAY_API_KEY=rk_... send_helper "
+		    "[--rpc URL] TO BODY [COUNT]\n");
 		return 2;
 	}
 	if (argc - i == 3 && (count = atoi(argv[i + 2])) < 1)
@@ -44,12 +45,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "send_helper: cannot use '%s'\n", url);
 		return 2;
 	}
-	req.to   = argv[i];
+	req.to = argv[i];
 	req.body = argv[i + 1];
 	for (int n = 0; n < count && rc == 0; n++) {
 		if (rpc_invoke_as(c, key, &relay__v1__messaging__descriptor,
-			"Send", &req.base, (ProtobufCMessage **) &reply,
-			&st) != GW_OK) {
+		        "Send", &req.base, (ProtobufCMessage **) &reply,
+		        &st) != GW_OK) {
 			fprintf(stderr, "send_helper: %s: %s\n",
 			    pb_status_name(st.code), st.message);
 			rc = 1;

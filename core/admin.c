@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "admin_impl.h"
 #include "core_impl.h"
 #include "ledger_impl.h"
 #include "valid_impl.h"
@@ -736,10 +737,11 @@ token_chars_ok(const char *s, size_t min, size_t max)
 	return true;
 }
 
-/* validate_account checks req for its kind; msg gets the reason. */
+/* validate_account checks req for its kind; msg gets the reason. The
+ * token is checked only when token_given (an update may leave it). */
 static int
-validate_account(const Relay__V1__CreateAccountRequest *req, char *from,
-    char *msg, size_t len)
+validate_account(const Relay__V1__CreateAccountRequest *req, bool token_given,
+    char *from, char *msg, size_t len)
 {
 	switch (req->kind) {
 	case RELAY__V1__ACCOUNT_KIND__ACCOUNT_TWILIO:
@@ -747,7 +749,7 @@ validate_account(const Relay__V1__CreateAccountRequest *req, char *from,
 			return snprintf(msg, len, "sid: a Twilio Account SID "
 			    "reads AC followed by 32 lowercase hex digits"),
 			       GW_EINVAL;
-		if (strlen(req->token) != 32 || !token_chars_ok(req->token, 32, 32))
+		if (token_given && !token_chars_ok(req->token, 32, 32))
 			return snprintf(msg, len, "token: a Twilio auth token "
 			    "is 32 characters"),
 			       GW_EINVAL;
@@ -757,7 +759,7 @@ validate_account(const Relay__V1__CreateAccountRequest *req, char *from,
 			return snprintf(msg, len, "sid: the Flowroute access "
 			    "key is required (1 to 64 characters)"),
 			       GW_EINVAL;
-		if (!token_chars_ok(req->token, 1, 128))
+		if (token_given && !token_chars_ok(req->token, 1, 128))
 			return snprintf(msg, len, "token: the Flowroute "
 			    "secret key is required (1 to 128 characters)"),
 			       GW_EINVAL;
@@ -767,7 +769,8 @@ validate_account(const Relay__V1__CreateAccountRequest *req, char *from,
 			return snprintf(msg, len, "sid: 1 to 64 printable "
 			    "characters"),
 			       GW_EINVAL;
-		if (req->token[0] != '\0' && !token_chars_ok(req->token, 1, 128))
+		if (token_given && req->token[0] != '\0' &&
+		    !token_chars_ok(req->token, 1, 128))
 			return snprintf(msg, len, "token: 1 to 128 printable "
 			    "characters"),
 			       GW_EINVAL;
@@ -831,7 +834,8 @@ admin_create_account(Relay__V1__Admin_Service *svc,
 	uint8_t              *sealed = NULL;
 	int                   rc;
 
-	if ((rc = validate_account(req, from, msg, sizeof(msg))) != GW_OK) {
+	if ((rc = validate_account(req, true, from, msg, sizeof(msg))) !=
+	    GW_OK) {
 		gw_call_fail(arg, rc, "%s", msg);
 		return;
 	}
@@ -914,6 +918,156 @@ admin_get_account(Relay__V1__Admin_Service *svc, const Relay__V1__IdRequest *req
 	account_view(r, &v);
 	done(&v, arg);
 	relay__v1__account_record__free_unpacked(r, NULL);
+}
+
+/* UpdateAccount: the handler validates the merged account against a
+ * snapshot and seals a new token outside the commit; the write function
+ * applies the set fields to the current record, refusing if its SID
+ * moved meanwhile (a token is sealed for one SID). */
+struct update_account {
+	struct wbase                         w;
+	const Relay__V1__UpdateAccountRequest *req;
+	const char                          *snap_sid; /* SID validated */
+	const char                          *from;     /* normalised */
+	const uint8_t                       *sealed;   /* new token, or NULL */
+	size_t                               sealed_len;
+	bool                                 clear_token;
+	Relay__V1__AccountRecord            *rec;      /* as read, owned */
+	Relay__V1__AccountRecord             out;      /* as written: views
+							* into rec, req and
+							* this struct */
+};
+
+static int
+update_account_fn(struct gw_txn *txn, void *arg)
+{
+	struct update_account               *a   = arg;
+	const Relay__V1__UpdateAccountRequest *req = a->req;
+	Relay__V1__AccountRecord            *r = &a->out;
+	uint8_t                              k[8];
+	int                                  rc;
+
+	if (a->rec != NULL)
+		relay__v1__account_record__free_unpacked(a->rec, NULL);
+	a->rec = NULL;
+	u64key(k, req->id);
+	rc = gw_txn_get(txn, GW_DB_ACCOUNTS, k, 8,
+	    &relay__v1__account_record__descriptor,
+	    (ProtobufCMessage **) &a->rec);
+	if (rc == GW_ENOTFOUND)
+		return wfail(&a->w, rc, "account %llu not found",
+		    (unsigned long long) req->id);
+	if (rc != GW_OK)
+		return rc;
+	if (strcmp(a->rec->sid, a->snap_sid) != 0)
+		return wfail(&a->w, GW_ESTATE,
+		    "account %llu changed meanwhile; try again",
+		    (unsigned long long) req->id);
+	*r = *a->rec; /* shallow: a->rec keeps owning the strings */
+	if (req->set_sid_case == RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_SID_SID)
+		r->sid = req->sid;
+	if (req->set_base_url_case ==
+	    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_BASE_URL_BASE_URL)
+		r->base_url = req->base_url;
+	if (req->set_from_number_case ==
+	    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_FROM_NUMBER_FROM_NUMBER)
+		r->from_number = (char *) a->from;
+	if (req->set_description_case ==
+	    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_DESCRIPTION_DESCRIPTION)
+		r->description = req->description;
+	if (a->sealed != NULL) {
+		r->token_sealed.data = (uint8_t *) a->sealed;
+		r->token_sealed.len  = a->sealed_len;
+	} else if (a->clear_token) {
+		r->token_sealed.data = NULL;
+		r->token_sealed.len  = 0;
+	}
+	return gw_txn_put(txn, GW_DB_ACCOUNTS, k, 8, &r->base, 0);
+}
+
+static void
+admin_update_account(Relay__V1__Admin_Service *svc,
+    const Relay__V1__UpdateAccountRequest *req,
+    Relay__V1__Account_Closure done, void *arg)
+{
+	struct gw_core                *core = CORE(svc);
+	struct update_account          a    = { .req = req };
+	Relay__V1__AccountRecord      *snap = NULL;
+	Relay__V1__CreateAccountRequest m =
+	    RELAY__V1__CREATE_ACCOUNT_REQUEST__INIT;
+	Relay__V1__Account             v;
+	char     from[GW_E164_MAX + 1], msg[200], ad[128];
+	bool     token_given = req->set_token_case ==
+	    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_TOKEN_TOKEN;
+	uint8_t *sealed = NULL;
+	size_t   tlen;
+	uint8_t  k[8];
+
+	u64key(k, req->id);
+	if (get_one(core, arg, GW_DB_ACCOUNTS, k, 8,
+		&relay__v1__account_record__descriptor,
+		(ProtobufCMessage **) &snap, "account", req->id) != GW_OK)
+		return;
+	/* the account as it would be, validated as a new one would be */
+	m.kind        = snap->kind;
+	m.sid         = req->set_sid_case ==
+		RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_SID_SID
+		    ? req->sid
+		    : snap->sid;
+	m.token       = token_given ? req->token : "";
+	m.base_url    = req->set_base_url_case ==
+		RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_BASE_URL_BASE_URL
+		    ? req->base_url
+		    : snap->base_url;
+	m.from_number = req->set_from_number_case ==
+		RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_FROM_NUMBER_FROM_NUMBER
+		    ? req->from_number
+		    : snap->from_number;
+	m.description = req->set_description_case ==
+		RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_DESCRIPTION_DESCRIPTION
+		    ? req->description
+		    : snap->description;
+	if (validate_account(&m, token_given, from, msg, sizeof(msg)) !=
+	    GW_OK) {
+		gw_call_fail(arg, GW_EINVAL, "%s", msg);
+		goto out;
+	}
+	if (strcmp(m.sid, snap->sid) != 0 && snap->token_sealed.len > 0 &&
+	    !token_given) {
+		gw_call_fail(arg, GW_EINVAL, "token: required when the sid "
+		    "changes (the stored token is sealed for the old sid)");
+		goto out;
+	}
+	a.snap_sid    = snap->sid;
+	a.from        = from;
+	a.clear_token = token_given && req->token[0] == '\0';
+	if (token_given && (tlen = strlen(req->token)) > 0) {
+		if ((sealed = malloc(gw_sealed_len(tlen))) == NULL) {
+			gw_call_fail(arg, GW_ENOMEM, "out of memory");
+			goto out;
+		}
+		account_token_ad(ad, sizeof(ad), m.sid);
+		if (gw_seal(core->keyring, ad, (const uint8_t *) req->token,
+			tlen, sealed) != GW_OK) {
+			gw_call_fail(arg, GW_ECRYPTO,
+			    "sealing the token failed");
+			goto out;
+		}
+		a.sealed     = sealed;
+		a.sealed_len = gw_sealed_len(tlen);
+	}
+	if (write(core, arg, update_account_fn, &a.w) == GW_OK) {
+		gw_info("admin", "account %llu updated%s",
+		    (unsigned long long) req->id,
+		    token_given ? " (token replaced)" : "");
+		account_view(&a.out, &v);
+		done(&v, arg);
+	}
+out:
+	if (a.rec != NULL)
+		relay__v1__account_record__free_unpacked(a.rec, NULL);
+	relay__v1__account_record__free_unpacked(snap, NULL);
+	free(sealed);
 }
 
 struct route_user {
@@ -1895,6 +2049,32 @@ admin_list_webhook_events(Relay__V1__Admin_Service *svc,
 	}
 	free(ev);
 	collect_free(&c);
+}
+
+/* ---- messages and traffic: admin_messages.c ------------------------- */
+
+static void
+admin_list_messages(Relay__V1__Admin_Service *svc,
+    const Relay__V1__AdminListMessagesRequest *req,
+    Relay__V1__AdminMessageList_Closure done, void *arg)
+{
+	gw_admin_list_messages(CORE(svc), req, done, arg);
+}
+
+static void
+admin_get_message(Relay__V1__Admin_Service *svc,
+    const Relay__V1__MessageSidRequest *req,
+    Relay__V1__AdminMessage_Closure done, void *arg)
+{
+	gw_admin_get_message(CORE(svc), req, done, arg);
+}
+
+static void
+admin_get_stats(Relay__V1__Admin_Service *svc,
+    const Relay__V1__GetStatsRequest *req, Relay__V1__Stats_Closure done,
+    void *arg)
+{
+	gw_admin_get_stats(CORE(svc), req, done, arg);
 }
 
 const Relay__V1__Admin_Service gw_admin_service = RELAY__V1__ADMIN__INIT(admin_);

@@ -28,6 +28,7 @@
 #include "gw/money.h"
 #include "gw/sms.h"
 #include "ledger_impl.h"
+#include "messaging_impl.h"
 #include "valid_impl.h"
 #include "webhooks_impl.h"
 
@@ -233,8 +234,8 @@ gw_message_status_name(Relay__V1__MessageStatus st)
 	return status_names[st];
 }
 
-static int
-status_parse(const char *s, Relay__V1__MessageStatus *out)
+int
+gw_message_status_parse(const char *s, Relay__V1__MessageStatus *out)
 {
 	for (size_t i = 1; i < N_STATUS; i++)
 		if (strcmp(s, status_names[i]) == 0) {
@@ -273,9 +274,8 @@ hexval(char c)
 	return -1;
 }
 
-/* sid_parse checks the shape of sid and returns the id it embeds. */
-static int
-sid_parse(const char *sid, uint64_t *id)
+int
+gw_message_sid_parse(const char *sid, uint64_t *id)
 {
 	uint64_t v = 0;
 
@@ -686,7 +686,7 @@ messaging_get_message(Relay__V1__Messaging_Service *svc,
 
 	if (authenticate(core, arg, &client) != GW_OK)
 		return;
-	if (sid_parse(req->sid, &id) != GW_OK) {
+	if (gw_message_sid_parse(req->sid, &id) != GW_OK) {
 		gw_call_fail(
 		    arg, GW_EINVAL, "sid: SM followed by 32 hex digits");
 		return;
@@ -797,7 +797,7 @@ messaging_list_messages(Relay__V1__Messaging_Service *svc,
 	l.budget = l.limit;
 	l.to_ms = req->to_unix_ms;
 	if (req->status[0] != '\0') {
-		if (status_parse(req->status, &l.status) != GW_OK) {
+		if (gw_message_status_parse(req->status, &l.status) != GW_OK) {
 			gw_call_fail(arg, GW_EINVAL,
 			    "status: queued, sending, "
 			    "sent, delivered, undelivered or failed");

@@ -514,6 +514,116 @@ gw_txn_scan(struct gw_txn *txn, enum gw_db db, const void *prefix,
 	return rc;
 }
 
+/* key_cmp orders keys as LMDB's default comparison does: bytes, then
+ * length. */
+static int
+key_cmp(const MDB_val *k, const void *b, size_t blen)
+{
+	size_t n  = k->mv_size < blen ? k->mv_size : blen;
+	int    rc = n > 0 ? memcmp(k->mv_data, b, n) : 0;
+
+	if (rc != 0)
+		return rc;
+	return k->mv_size < blen ? -1 : k->mv_size > blen;
+}
+
+/* rev_start puts cur on the last key <= from, or on the last key of all
+ * when from is NULL. Returns 0, MDB_NOTFOUND or an LMDB error. */
+static int
+rev_start(MDB_cursor *cur, const void *from, size_t flen, MDB_val *k,
+    MDB_val *v)
+{
+	int rc;
+
+	if (from == NULL)
+		return mdb_cursor_get(cur, k, v, MDB_LAST);
+	k->mv_size = flen;
+	k->mv_data = (void *) from;
+	rc         = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		return mdb_cursor_get(cur, k, v, MDB_LAST);
+	if (rc == 0 && key_cmp(k, from, flen) > 0)
+		return mdb_cursor_get(cur, k, v, MDB_PREV);
+	return rc;
+}
+
+int
+gw_txn_scan_rev(struct gw_txn *txn, enum gw_db db, const void *prefix,
+    size_t plen, const void *from, size_t flen, gw_scan_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val     k, v;
+	uint8_t     succ[64];
+	size_t      slen = 0;
+	int         rc;
+
+	GW_ASSERT(db < GW_DB_COUNT && plen <= sizeof(succ));
+	if ((rc = mdb_cursor_open(txn->txn, txn->st->dbi[db], &cur)) != 0)
+		return store_err("cursor", rc);
+	if (from == NULL && plen > 0) {
+		/* the last key with the prefix is the one before the
+		 * prefix's successor (the prefix + 1, carries dropped) */
+		memcpy(succ, prefix, plen);
+		for (slen = plen; slen > 0 && succ[slen - 1] == 0xff; slen--)
+			;
+		if (slen > 0) {
+			succ[slen - 1]++;
+			k.mv_size = slen;
+			k.mv_data = succ;
+			rc        = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+			if (rc == MDB_NOTFOUND)
+				rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+			else if (rc == 0)
+				rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+		}
+	}
+	if (slen == 0)
+		rc = rev_start(cur, from, flen, &k, &v);
+	for (;;) {
+		if (rc == MDB_NOTFOUND) {
+			rc = GW_OK;
+			break;
+		}
+		if (rc != 0) {
+			rc = store_err("cursor get", rc);
+			break;
+		}
+		if (plen > 0 && (k.mv_size < plen ||
+				     memcmp(k.mv_data, prefix, plen) != 0)) {
+			/* below the prefix: done; above it (from past the
+			 * prefix's range): keep stepping back */
+			if (key_cmp(&k, prefix, plen) < 0) {
+				rc = GW_OK;
+				break;
+			}
+			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+			continue;
+		}
+		rc = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+		if (rc != 0) {
+			if (rc == 1)
+				rc = GW_OK;
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+int
+gw_txn_count(struct gw_txn *txn, enum gw_db db, uint64_t *out)
+{
+	MDB_stat s;
+	int      rc;
+
+	GW_ASSERT(db < GW_DB_COUNT);
+	if ((rc = mdb_stat(txn->txn, txn->st->dbi[db], &s)) != 0)
+		return store_err("stat", rc);
+	*out = s.ms_entries;
+	return GW_OK;
+}
+
 int
 gw_txn_next_id(struct gw_txn *txn, const char *seq, uint64_t *out)
 {

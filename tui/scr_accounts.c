@@ -3,8 +3,10 @@
  * field that never echoes it, sent once, wiped, and never shown again:
  * relayd only ever says whether an account has one.
  *
- * The Admin service has no UpdateAccount yet, so editing is create and
- * delete; 'e' says so instead of pretending.
+ * 'e' edits an account through Admin/UpdateAccount, sending only the
+ * fields that changed. The token field starts empty and stays unchanged
+ * when left empty; relayd re-seals a new token for the account's SID and
+ * asks for the token again when the SID changes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -137,6 +139,89 @@ create_account(struct tui_app *app)
 	wipe(&f[2]);
 }
 
+/* changed points *dst at v and returns true when v differs from was. */
+static bool
+changed(const char *v, const char *was, char **dst)
+{
+	if (strcmp(v, was) == 0)
+		return false;
+	*dst = (char *) v;
+	return true;
+}
+
+static void
+edit_account(struct tui_app *app, const Relay__V1__Account *a)
+{
+	struct tui_field f[] = {
+		{ .label = "SID / access key", .kind = TUI_F_TEXT },
+		{ .label = "Token (empty: unchanged)", .kind = TUI_F_SECRET },
+		{ .label = "Base URL", .kind = TUI_F_TEXT },
+		{ .label = "From number", .kind = TUI_F_E164 },
+		{ .label = "Description", .kind = TUI_F_TEXT },
+	};
+	char     err[300] = "", title[80], was[4][TUI_CELL_MAX * 2];
+	uint64_t id = a->id;
+
+	snprintf(was[0], sizeof(was[0]), "%s", a->sid);
+	snprintf(was[1], sizeof(was[1]), "%s", a->base_url);
+	snprintf(was[2], sizeof(was[2]), "%s", a->from_number);
+	snprintf(was[3], sizeof(was[3]), "%s", a->description);
+	snprintf(f[0].value, sizeof(f[0].value), "%s", was[0]);
+	snprintf(f[2].value, sizeof(f[2].value), "%s", was[1]);
+	snprintf(f[3].value, sizeof(f[3].value), "%s", was[2]);
+	snprintf(f[4].value, sizeof(f[4].value), "%s", was[3]);
+	snprintf(title, sizeof(title), "Edit %s account #%llu",
+	    tui_account_kind_name(a->kind), (unsigned long long) id);
+	/* a may go stale on a reload: only id and the copies are used */
+	for (;;) {
+		Relay__V1__UpdateAccountRequest req =
+		    RELAY__V1__UPDATE_ACCOUNT_REQUEST__INIT;
+		Relay__V1__Account *out;
+
+		if (!tui_form_run(app, title, f, 5, err))
+			break;
+		req.id = id;
+		if (changed(f[0].value, was[0], &req.sid))
+			req.set_sid_case =
+			    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_SID_SID;
+		if (f[1].value[0] != '\0') {
+			req.token = f[1].value;
+			req.set_token_case =
+			    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_TOKEN_TOKEN;
+		}
+		if (changed(f[2].value, was[1], &req.base_url))
+			req.set_base_url_case =
+			    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_BASE_URL_BASE_URL;
+		if (changed(f[3].value, was[2], &req.from_number))
+			req.set_from_number_case =
+			    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_FROM_NUMBER_FROM_NUMBER;
+		if (changed(f[4].value, was[3], &req.description))
+			req.set_description_case =
+			    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_DESCRIPTION_DESCRIPTION;
+		if (req.set_sid_case == 0 && req.set_token_case == 0 &&
+		    req.set_base_url_case == 0 &&
+		    req.set_from_number_case == 0 &&
+		    req.set_description_case == 0) {
+			tui_status(app, TUI_INFO,
+			    "account #%llu: nothing changed",
+			    (unsigned long long) id);
+			break;
+		}
+		if (tui_call(app, "update account", "UpdateAccount", &req.base,
+		        (ProtobufCMessage **) &out) == GW_OK) {
+			tui_status(app, TUI_OK, "account #%llu updated%s",
+			    (unsigned long long) out->id,
+			    req.set_token_case ? " (new token stored encrypted)"
+			                       : "");
+			tui_free(out);
+			tui_reload(app);
+			break;
+		}
+		snprintf(err, sizeof(err), "%s", app->last.message);
+	}
+	wipe(&f[1]);
+}
+
 static void
 delete_account(struct tui_app *app, const Relay__V1__Account *a)
 {
@@ -197,9 +282,8 @@ accounts_key(struct tui_app *app, int ch)
 		create_account(app);
 		return true;
 	case 'e':
-		tui_status(app, TUI_INFO,
-		    "editing needs an UpdateAccount RPC "
-		    "(not yet in relayd): add a new account, then delete");
+		if (a != NULL)
+			edit_account(app, a);
 		return true;
 	case 'd':
 	case KEY_DC:

@@ -4,8 +4,11 @@
  *
  * A reload replaces the numbers in place; the frame is redrawn over the
  * old one and only changed cells reach the terminal, so it does not
- * flicker. Traffic figures need a stats RPC relayd does not have yet;
- * until the probe finds one they read "not available yet".
+ * flicker. Traffic comes from relayd's Admin/GetStats: messages/s is the
+ * difference of two successive replies' accepted counts over the
+ * difference of their server times, so it needs a second reload. Against
+ * a relayd without GetStats (probed once per connection) the traffic
+ * figures read "not available yet".
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +45,12 @@ static struct {
 	struct low low[LOW_MAX];
 	int        nlow;
 	int64_t    at;
+	/* GetStats: this reply and the one before */
+	bool             have_stats, have_rate;
+	Relay__V1__Stats st;
+	uint64_t         prev_total;
+	int64_t          prev_ms;
+	double           rate; /* messages accepted per second */
 } d;
 
 static int
@@ -50,6 +59,31 @@ low_cmp(const void *x, const void *y)
 	const struct low *a = x, *b = y;
 
 	return (a->balance > b->balance) - (a->balance < b->balance);
+}
+
+static void
+stats_load(struct tui_app *app)
+{
+	Relay__V1__GetStatsRequest req = RELAY__V1__GET_STATS_REQUEST__INIT;
+	Relay__V1__Stats          *st;
+
+	req.low_balance_micros = LOW_BALANCE;
+	if (tui_call(app, "dashboard", "GetStats", &req.base,
+	        (ProtobufCMessage **) &st) != GW_OK)
+		return;
+	if (d.have_stats && st->server_unix_ms > d.st.server_unix_ms &&
+	    st->messages_total >= d.st.messages_total) {
+		d.prev_total = d.st.messages_total;
+		d.prev_ms = d.st.server_unix_ms;
+		d.rate = (double) (st->messages_total - d.prev_total) * 1000.0 /
+		    (double) (st->server_unix_ms - d.prev_ms);
+		d.have_rate = true;
+	}
+	d.st = *st; /* numbers only: drop the one pointer */
+	d.st.base.n_unknown_fields = 0;
+	d.st.base.unknown_fields = NULL;
+	d.have_stats = true;
+	tui_free(st);
 }
 
 static void
@@ -122,7 +156,10 @@ dash_load(struct tui_app *app)
 	if (!d.have || d.gen != app->conn_gen) {
 		d.stats = tui_probe(app, STATS_METHOD);
 		d.gen = app->conn_gen;
+		d.have_rate = false;
 	}
+	if (d.stats == GW_OK)
+		stats_load(app);
 	d.have = true;
 	d.at = gw_now_ms();
 }
@@ -180,11 +217,36 @@ dash_draw(struct tui_app *app, WINDOW *w, int y, int h, int cols)
 		wattrset(w, A_NORMAL);
 	}
 	section(app, w, y + 2, "Traffic");
-	if (d.stats == GW_OK)
-		na = "relayd has stats; upgrade relay-tui";
-	line(w, y + 3, cols, "Messages/s", "%s", na);
-	line(w, y + 4, cols, "Outbox depth", "%s", na);
-	line(w, y + 5, cols, "Failures", "%s", na);
+	if (d.stats == GW_OK && d.have_stats) {
+		const Relay__V1__Stats *s = &d.st;
+
+		if (d.have_rate)
+			line(w, y + 3, cols, "Messages/s",
+			    "%-9.1f %llu accepted in all", d.rate,
+			    (unsigned long long) s->messages_total);
+		else
+			line(w, y + 3, cols, "Messages/s",
+			    "%-9s %llu accepted in all", "measuring",
+			    (unsigned long long) s->messages_total);
+		line(w, y + 4, cols, "Outbox depth", "%-9llu %llu in flight%s",
+		    (unsigned long long) s->outbox_depth,
+		    (unsigned long long) s->in_flight,
+		    s->dispatcher_running ? "" : ", dispatcher stopped");
+		if (s->failed > 0)
+			wattrset(w, tui_attr(app, TUI_C_ERR));
+		line(w, y + 5, cols, "Failures",
+		    "%-9llu %llu retried, %llu sent since relayd started",
+		    (unsigned long long) s->failed,
+		    (unsigned long long) s->retried,
+		    (unsigned long long) s->sent);
+		wattrset(w, A_NORMAL);
+	} else {
+		if (d.stats == GW_OK)
+			na = "loading...";
+		line(w, y + 3, cols, "Messages/s", "%s", na);
+		line(w, y + 4, cols, "Outbox depth", "%s", na);
+		line(w, y + 5, cols, "Failures", "%s", na);
+	}
 	section(app, w, y + 7, "Inventory");
 	line(w, y + 8, cols, "Clients",
 	    "%-5zu %zu active, %zu suspended; "

@@ -59,6 +59,8 @@ static const char usage_text[] =
     "                 [--token TOKEN|-] [--base-url URL] [--from NUMBER]\n"
     "                 [--description TEXT]\n"
     "  account list | show ID | delete ID\n"
+    "  account update ID [--sid SID] [--token TOKEN|-] [--base-url URL]\n"
+    "                 [--from NUMBER] [--description TEXT]\n"
     "  route create --pattern REGEX --priority N --account ID --price 0.0075\n"
     "               [--disabled]\n"
     "  route list | delete ID | test NUMBER [--body TEXT]\n"
@@ -71,11 +73,15 @@ static const char usage_text[] =
     "  inbound list [--client ID] [--before ID] [--limit N]\n"
     "  events list [--client ID] [--state pending|delivered|dead] "
     "[--limit N]\n"
+    "  message list [--client ID] [--status S] [--limit N] [--page TOKEN]\n"
+    "  message show SID\n"
+    "  stats [--low-balance 1.00]\n"
     "  settings get | set KEY VALUE\n"
     "\n"
     "  RELAY_RPC_URL, RELAY_STATE_DIR and RELAY_ADMIN_TOKEN are read too;\n"
     "  flags win. The admin token defaults to STATE_DIR/admin.token.\n"
-    "  --token - reads the provider token from standard input.\n";
+    "  --token - reads the provider token from standard input.\n"
+    "  message list is newest first; a further page is --page TOKEN.\n";
 
 static int usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -548,6 +554,55 @@ read_token(char *buf, size_t len)
 	return buf;
 }
 
+/* account_update sends only the fields given; the token is write-only
+ * and "-" reads it from standard input. */
+static int
+account_update(struct ctl *ctl, const struct args *a)
+{
+	Relay__V1__UpdateAccountRequest req =
+	    RELAY__V1__UPDATE_ACCOUNT_REQUEST__INIT;
+	const char *v;
+	char        tok[256] = "";
+	int         rc;
+
+	if ((rc = parse_id(a->pos[0], "account ID", &req.id)) != 0)
+		return rc;
+	if ((v = opt(a, "sid")) != NULL) {
+		req.set_sid_case =
+		    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_SID_SID;
+		req.sid          = (char *) v;
+	}
+	if ((v = opt(a, "token")) != NULL) {
+		req.set_token_case =
+		    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_TOKEN_TOKEN;
+		req.token = (char *) v;
+		if (strcmp(v, "-") == 0 &&
+		    (req.token = read_token(tok, sizeof(tok))) == NULL)
+			return usage_error("%s", "--token -: nothing on "
+						 "standard input");
+	}
+	if ((v = opt(a, "base-url")) != NULL) {
+		req.set_base_url_case =
+		    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_BASE_URL_BASE_URL;
+		req.base_url = (char *) v;
+	}
+	if ((v = opt(a, "from")) != NULL) {
+		req.set_from_number_case =
+		    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_FROM_NUMBER_FROM_NUMBER;
+		req.from_number = (char *) v;
+	}
+	if ((v = opt(a, "description")) != NULL) {
+		req.set_description_case =
+		    RELAY__V1__UPDATE_ACCOUNT_REQUEST__SET_DESCRIPTION_DESCRIPTION;
+		req.description = (char *) v;
+	}
+	if (a->nopt == 0)
+		return usage_error("%s", "account update: nothing to change");
+	rc = call_emit(ctl, "UpdateAccount", &req.base, NULL, NULL);
+	explicit_bzero(tok, sizeof(tok));
+	return rc;
+}
+
 static int
 cmd_account(struct ctl *ctl, int argc, char **argv)
 {
@@ -592,6 +647,8 @@ cmd_account(struct ctl *ctl, int argc, char **argv)
 		return call_emit(ctl, "ListAccounts", &req.base, "accounts",
 		    account_cols);
 	}
+	if (strcmp(sub, "update") == 0)
+		return account_update(ctl, &a);
 	if (strcmp(sub, "show") == 0 || strcmp(sub, "delete") == 0) {
 		Relay__V1__IdRequest req = RELAY__V1__ID_REQUEST__INIT;
 
@@ -880,6 +937,84 @@ cmd_events(struct ctl *ctl, int argc, char **argv)
 	return usage_error("unknown command 'events %s'", sub);
 }
 
+static const struct col message_cols[] = {
+	{ "SID", "sid" }, { "CLIENT", "client_id" }, { "TO", "to" },
+	{ "STATUS", "status" }, { "COST", "cost" }, { "SEG", "segments" },
+	{ "ERROR", "error_code" }, { "CREATED", "created_at" }, { NULL, NULL },
+};
+
+static int
+message_list(struct ctl *ctl, const struct args *a)
+{
+	Relay__V1__AdminListMessagesRequest req =
+	    RELAY__V1__ADMIN_LIST_MESSAGES_REQUEST__INIT;
+	json_t     *doc;
+	const char *next;
+	char        more[128] = "";
+	int         rc;
+
+	if (opt(a, "client") != NULL &&
+	    (rc = parse_id(opt(a, "client"), "--client", &req.client_id)))
+		return rc;
+	if ((rc = parse_limit(opt(a, "limit"), &req.limit)) != 0)
+		return rc;
+	req.status     = (char *) (opt(a, "status") ?: "");
+	req.page_token = (char *) (opt(a, "page") ?: "");
+	if ((rc = call(ctl, "ListMessages", &req.base, &doc)) != 0)
+		return rc;
+	next = json_string_value(json_object_get(doc, "next_page_token"));
+	if (next != NULL && next[0] != '\0')
+		snprintf(more, sizeof(more), "%s", next);
+	rc = emit(ctl, doc, "messages", message_cols);
+	/* --json keeps stdout one array; the token goes to stderr there */
+	if (rc == 0 && more[0] != '\0')
+		fprintf(ctl->json ? stderr : stdout,
+		    "more: relayctl message list ... --page %s\n", more);
+	return rc;
+}
+
+static int
+cmd_message(struct ctl *ctl, int argc, char **argv)
+{
+	struct args a;
+	const char *sub = argc > 0 ? argv[0] : "";
+	int         rc;
+
+	if ((rc = parse_args(argc - 1, argv + 1, " client status limit page ",
+		 "", &a)) != 0)
+		return rc;
+	if (strcmp(sub, "list") == 0)
+		return message_list(ctl, &a);
+	if (strcmp(sub, "show") == 0) {
+		Relay__V1__MessageSidRequest req =
+		    RELAY__V1__MESSAGE_SID_REQUEST__INIT;
+
+		if ((req.sid = (char *) a.pos[0]) == NULL)
+			return usage_error("%s", "message show: SID is "
+						 "required");
+		return call_emit(ctl, "GetMessage", &req.base, NULL, NULL);
+	}
+	return usage_error("unknown command 'message %s'", sub);
+}
+
+static int
+cmd_stats(struct ctl *ctl, int argc, char **argv)
+{
+	Relay__V1__GetStatsRequest req = RELAY__V1__GET_STATS_REQUEST__INIT;
+	struct args                a;
+	int                        rc;
+
+	if ((rc = parse_args(argc, argv, " low-balance ", "", &a)) != 0)
+		return rc;
+	if (a.npos > 0)
+		return usage_error("stats takes no argument ('%s')", a.pos[0]);
+	if (opt(&a, "low-balance") != NULL &&
+	    (rc = parse_money(opt(&a, "low-balance"), "--low-balance",
+		 &req.low_balance_micros)))
+		return rc;
+	return call_emit(ctl, "GetStats", &req.base, NULL, NULL);
+}
+
 static int
 cmd_settings(struct ctl *ctl, int argc, char **argv)
 {
@@ -925,6 +1060,7 @@ main(int argc, char **argv)
 		{ "account", cmd_account }, { "route", cmd_route },
 		{ "tn", cmd_tn }, { "settings", cmd_settings },
 		{ "inbound", cmd_inbound }, { "events", cmd_events },
+		{ "message", cmd_message }, { "stats", cmd_stats },
 	};
 	struct ctl  ctl       = { 0 };
 	const char *url_flag  = NULL;

@@ -203,6 +203,68 @@ test_store_scan_prefix_and_from(void **state)
 	gw_txn_end(txn);
 }
 
+static void
+test_store_scan_rev_and_count(void **state)
+{
+	struct fx      *fx = *state;
+	const char     *nums[] = { "+1", "+1415", "+1416", "+1417", "+442",
+		    "+443" };
+	struct scan_acc acc = { 0 };
+	struct gw_txn  *txn;
+	uint64_t        n;
+
+	for (size_t i = 0; i < 6; i++) {
+		struct put_tn a = { nums[i], GW_OK };
+
+		assert_int_equal(gw_store_write(fx->st, put_tn_fn, &a), GW_OK);
+	}
+	assert_int_equal(gw_store_read(fx->st, &txn), GW_OK);
+	assert_int_equal(gw_txn_count(txn, GW_DB_TNS, &n), GW_OK);
+	assert_int_equal(n, 6);
+	assert_int_equal(gw_txn_count(txn, GW_DB_ROUTES, &n), GW_OK);
+	assert_int_equal(n, 0);
+	/* the whole prefix, newest (highest) key first */
+	assert_int_equal(gw_txn_scan_rev(txn, GW_DB_TNS, "+14", 3, NULL, 0,
+			     scan_fn, &acc),
+	    GW_OK);
+	assert_int_equal(acc.n, 3);
+	assert_string_equal(acc.seen[0], "+1417");
+	assert_string_equal(acc.seen[2], "+1415");
+	/* from a key present, and from one absent (starts below it) */
+	memset(&acc, 0, sizeof(acc));
+	assert_int_equal(gw_txn_scan_rev(txn, GW_DB_TNS, "+14", 3, "+1416", 5,
+			     scan_fn, &acc),
+	    GW_OK);
+	assert_int_equal(acc.n, 2);
+	assert_string_equal(acc.seen[0], "+1416");
+	memset(&acc, 0, sizeof(acc));
+	assert_int_equal(gw_txn_scan_rev(txn, GW_DB_TNS, "+14", 3, "+14165", 6,
+			     scan_fn, &acc),
+	    GW_OK);
+	assert_int_equal(acc.n, 2);
+	assert_string_equal(acc.seen[0], "+1416");
+	/* everything, from the end; and a from past the last key */
+	memset(&acc, 0, sizeof(acc));
+	assert_int_equal(gw_txn_scan_rev(txn, GW_DB_TNS, NULL, 0, NULL, 0,
+			     scan_fn, &acc),
+	    GW_OK);
+	assert_int_equal(acc.n, 6);
+	assert_string_equal(acc.seen[0], "+443");
+	assert_string_equal(acc.seen[5], "+1");
+	memset(&acc, 0, sizeof(acc));
+	assert_int_equal(gw_txn_scan_rev(txn, GW_DB_TNS, "+44", 3, "+45", 3,
+			     scan_fn, &acc),
+	    GW_OK);
+	assert_int_equal(acc.n, 2);
+	/* an empty prefix range */
+	memset(&acc, 0, sizeof(acc));
+	assert_int_equal(gw_txn_scan_rev(txn, GW_DB_TNS, "+3", 2, NULL, 0,
+			     scan_fn, &acc),
+	    GW_OK);
+	assert_int_equal(acc.n, 0);
+	gw_txn_end(txn);
+}
+
 #define THREADS 32
 #define PER     40
 
@@ -329,6 +391,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_store_sequences_persist,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_scan_prefix_and_from,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_scan_rev_and_count,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_group_commit_batches,
 		    setup, teardown),

@@ -5,9 +5,12 @@
 It creates a client, tops it up, creates an API key, a Twilio account and
 a routing rule, tests a number in the rule box, and checks every result
 with `relayctl --json`. Then it resizes the pane and checks the screen is
-whole, restarts relayd mid-session and checks the console recovers.
+whole, restarts relayd mid-session and checks the console recovers. Last,
+it edits the account (the token stays unless typed), sends messages with
+the client's API key (send_helper, through the sandbox account) and
+checks the messages screen, its detail view and the dashboard's traffic.
 
-usage: e2e.py RELAY_TUI RELAYD RELAYCTL
+usage: e2e.py RELAY_TUI RELAYD RELAYCTL SEND_HELPER
 Exit 0 on success, 1 on failure (77 if tmux is missing: skipped).
 """
 import json
@@ -29,8 +32,9 @@ class Fail(Exception):
 
 
 class Env:
-    def __init__(self, tui, relayd, relayctl):
+    def __init__(self, tui, relayd, relayctl, send_helper):
         self.tui = os.path.abspath(tui)
+        self.send_bin = os.path.abspath(send_helper)
         self.relayd_bin = os.path.abspath(relayd)
         self.relayctl_bin = os.path.abspath(relayctl)
         self.dir = tempfile.mkdtemp(prefix="relay-tui-e2e.")
@@ -91,6 +95,16 @@ class Env:
             raise Fail("relayctl %s: %s%s" % (" ".join(args), r.stdout,
                                               r.stderr))
         return json.loads(r.stdout)
+
+    def send(self, key, to, body, count):
+        env = dict(self.env)
+        env["RELAY_API_KEY"] = key
+        r = subprocess.run(
+            [self.send_bin, "--rpc", self.url, to, body, str(count)],
+            env=env, capture_output=True, text=True, timeout=15)
+        if r.returncode != 0:
+            raise Fail("send_helper: %s%s" % (r.stdout, r.stderr))
+        return r.stdout.split()
 
     # ---- tmux ----------------------------------------------------------
 
@@ -404,8 +418,85 @@ def run(e):
     e.wait(r"\+14155550199 added to the pool")
     check(any(x["number"] == "+14155550199" for x in e.ctl("tn", "list")),
           "TN not in the pool")
+
+    step("edit the account: the token stays unless typed")
+    e.keys("4")
+    e.wait(r"Provider accounts \(1\)")
+    e.keys("e")
+    e.wait(r"Edit twilio account #%d" % aid)
+    e.keys("Tab", "Tab", "Tab", "Tab")
+    e.type("E2E Twilio main")
+    e.keys("Enter")
+    e.wait(r"account #%d updated" % aid)
+    a = e.ctl("account", "show", str(aid))
+    check(a["description"] == "E2E Twilio main" and a["has_token"] and
+          a["sid"] == sid, "account after edit: %r" % a)
+    sid2 = "AC" + secrets.token_hex(16)
+    token2 = secrets.token_hex(16)
+    e.keys("e")
+    e.wait(r"Edit twilio account #%d" % aid)
+    e.type(sid2)
+    e.keys("Enter")
+    e.wait(r"token: required when the sid changes")
+    e.keys("Tab")
+    e.type(token2)
+    s = e.screen()
+    check(token2 not in s, "token echoed while editing:\n" + s)
+    e.keys("Enter")
+    s = e.wait(r"account #%d updated \(new token" % aid)
+    check(token2 not in s, "token on screen after the edit")
+    a = e.ctl("account", "show", str(aid))
+    check(a["sid"] == sid2 and a["has_token"], "sid after edit: %r" % a)
+
+    step("send messages with the client's key (sandbox account)")
+    sb = e.ctl("account", "create", "--kind", "sandbox", "--from",
+               "+15005550006")["id"]
+    e.ctl("route", "create", "--pattern", r"^\+1628", "--priority", "50",
+          "--account", str(sb), "--price", "0.01")
+    sids = e.send(raw, "+16285550100", "hello from the e2e test", 3)
+    check(len(sids) == 3 and all(x.startswith("SM") for x in sids),
+          "sids: %r" % sids)
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        st = e.ctl("stats")
+        if st["sent"] == 3 and st["outbox_depth"] == 0:
+            break
+        time.sleep(0.1)
+    else:
+        raise Fail("the sandbox did not send: %r" % st)
+
+    step("the messages screen lists them; Enter shows one")
     e.keys("7")
-    e.wait(r"not available yet")
+    s = e.wait(r"Recent messages \(3\), newest first")
+    for x in sids:
+        check("SM~" + x[-10:] in s, "%s not listed:\n%s" % (x, s))
+    check(len(re.findall(r"\+16285550100\s+sent\s+0\.01", s)) == 3,
+          "rows:\n" + s)
+    check(s.index(sids[2][-10:]) < s.index(sids[0][-10:]),
+          "not newest first:\n" + s)
+    e.keys("Enter")
+    s = e.wait(r"SID:\s+" + sids[2])
+    check(re.search(r"Client:\s+#%d" % cid, s) and
+          re.search(r"Status:\s+sent", s) and
+          "hello from the e2e test" in s, "detail:\n" + s)
+    e.keys("Escape")
+    e.wait(r"SID:", absent=True)
+    e.keys("c")
+    e.wait(r"Messages of client")
+    e.type("999")
+    e.keys("Enter")
+    e.wait(r"Recent messages \(0\), newest first  client #999")
+    e.wait(r"No messages match the filters")
+    e.keys("c")
+    e.wait(r"Messages of client")
+    e.keys("C-u", "Enter")
+    e.wait(r"Recent messages \(3\), newest first\s")
+
+    step("the dashboard shows traffic")
+    e.keys("1")
+    e.wait(r"Messages/s\s+\d+\.\d\s+3 accepted in all")
+    e.wait(r"Outbox depth\s+0\s+0 in flight")
+    e.wait(r"Failures\s+0\s+0 retried, 3 sent since relayd started")
     e.keys(":")
     e.type("cli")
     e.keys("Enter")
@@ -428,7 +519,7 @@ def run(e):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 5:
         print(__doc__, file=sys.stderr)
         return 2
     if shutil.which("tmux") is None:

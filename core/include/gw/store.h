@@ -117,6 +117,16 @@ typedef int (*gw_scan_fn)(const void *key, size_t klen, const void *val,
 int gw_txn_scan(struct gw_txn *txn, enum gw_db db, const void *prefix,
     size_t plen, const void *from, size_t flen, gw_scan_fn fn, void *arg);
 
+/* gw_txn_scan_rev is gw_txn_scan backwards: the records of db whose key
+ * starts with prefix, in descending key order, from the last key <= from
+ * (NULL: the last key with the prefix). Returns GW_OK or fn's error. */
+int gw_txn_scan_rev(struct gw_txn *txn, enum gw_db db, const void *prefix,
+    size_t plen, const void *from, size_t flen, gw_scan_fn fn, void *arg);
+
+/* gw_txn_count writes the number of records in db to *out (LMDB keeps it:
+ * constant time). Returns GW_OK or GW_ESTORE. */
+int gw_txn_count(struct gw_txn *txn, enum gw_db db, uint64_t *out);
+
 /* gw_txn_next_id returns the next value of the named sequence (1, 2, ...).
  * Write transactions only. */
 int gw_txn_next_id(struct gw_txn *txn, const char *seq, uint64_t *out);

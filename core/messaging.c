@@ -547,6 +547,20 @@ send_validate(
 		gw_sha256(req->idempotency_key, strlen(req->idempotency_key),
 		    a->idem_key + 8);
 		request_hash(a, a->req_hash);
+	} else if (call->request_id != 0) {
+		/* No key: the RPC request id stands in for one. nng's REQ
+		 * resends a request whose connection dropped before the
+		 * reply, byte for byte; without this, a relayd that died
+		 * after committing but before replying would charge and
+		 * send that message twice. The leading NUL keeps it apart
+		 * from any client key (those are printable). */
+		uint8_t implicit[9] = { 0 };
+
+		gw_key_put_u64(implicit + 1, call->request_id);
+		a->idem = true;
+		gw_key_put_u64(a->idem_key, a->client_id);
+		gw_sha256(implicit, sizeof(implicit), a->idem_key + 8);
+		request_hash(a, a->req_hash);
 	}
 	return GW_OK;
 }

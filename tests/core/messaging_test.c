@@ -32,6 +32,10 @@ struct fx {
 	uint64_t        key_id;
 };
 
+/* The RPC request id the next call carries (0: none), as relayd's
+ * transport would pass it from the envelope. */
+static uint64_t next_request_id;
+
 /* call runs "relay.v1.<svc>/<method>"; on GW_OK *out gets the reply. */
 static int
 call(struct fx *fx, const ProtobufCServiceDescriptor *svc, const char *admin,
@@ -49,7 +53,8 @@ call(struct fx *fx, const ProtobufCServiceDescriptor *svc, const char *admin,
 	assert_non_null(m);
 	snprintf(name, sizeof(name), "%s/%s", svc->name, method);
 	memset(&c, 0, sizeof(c));
-	c.api_key = api_key;
+	c.api_key    = api_key;
+	c.request_id = next_request_id;
 	rc = gw_call_dispatch(fx->core, &c, name, admin, buf, n);
 	if (rc == GW_OK && out != NULL) {
 		*(ProtobufCMessage **) out = protobuf_c_message_unpack(
@@ -400,6 +405,37 @@ test_idempotency(void **state)
 	assert_int_equal(ledger_check(fx, fx->client), 3);
 }
 
+/* Without an Idempotency-Key, a resent envelope (same RPC request id, as
+ * nng's REQ resends after a dropped connection) is charged once; another
+ * request id is another message. */
+static void
+test_resent_request_charged_once(void **state)
+{
+	struct fx            *fx = *state;
+	Relay__V1__SendReply *a, *b;
+	int64_t               before = balance(fx, fx->client);
+
+	next_request_id = 0x1234;
+	assert_int_equal(send_sms(fx, fx->key, TO, "resent", "", &a), GW_OK);
+	assert_int_equal(send_sms(fx, fx->key, TO, "resent", "", &b), GW_OK);
+	assert_string_equal(a->sid, b->sid);
+	assert_true(b->replayed);
+	assert_int_equal(balance(fx, fx->client), before - PRICE);
+	protobuf_c_message_free_unpacked(&a->base, NULL);
+	protobuf_c_message_free_unpacked(&b->base, NULL);
+	next_request_id = 0x1235;
+	assert_int_equal(send_sms(fx, fx->key, TO, "resent", "", &a), GW_OK);
+	assert_false(a->replayed);
+	protobuf_c_message_free_unpacked(&a->base, NULL);
+	assert_int_equal(balance(fx, fx->client), before - 2 * PRICE);
+	/* no request id at all (a raw caller): no implicit key */
+	next_request_id = 0;
+	assert_int_equal(send_sms(fx, fx->key, TO, "resent", "", NULL), GW_OK);
+	assert_int_equal(send_sms(fx, fx->key, TO, "resent", "", NULL), GW_OK);
+	assert_int_equal(balance(fx, fx->client), before - 4 * PRICE);
+	assert_int_equal(ledger_check(fx, fx->client), 5);
+}
+
 /* Racing requests with one key charge once and all see the same sid. */
 static void
 test_idempotency_concurrent(void **state)
@@ -579,6 +615,8 @@ main(void)
 		    test_send_concurrent_exact_funds, setup_exact, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_idempotency, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_resent_request_charged_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_idempotency_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -268,4 +269,82 @@ hb_send_request(
 	req->status_callback = (char *) s->status_callback;
 	if (idem_key != NULL)
 		req->idempotency_key = (char *) idem_key;
+}
+
+/* ---- webhook form bodies ---------------------------------------------- */
+
+/* decode_piece decodes n bytes at src into dst (room for n + 1) and
+ * returns the decoded length. */
+static size_t
+decode_piece(const char *src, size_t n, uint8_t *dst)
+{
+	int got;
+
+	if (n == 0)
+		return 0;
+	/* decoding never grows: n + 1 bytes always hold the result and its
+	 * terminator; the body cap keeps n far below INT_MAX */
+	got = mg_url_decode(src, (int) n, (char *) dst, (int) n + 1, 1);
+	return got > 0 ? (size_t) got : 0;
+}
+
+int
+hb_params_decode(const char *data, size_t len, size_t max, struct hb_params *p)
+{
+	const char *end = data + len, *seg;
+	size_t      n = 0, used = 0;
+
+	memset(p, 0, sizeof(*p));
+	for (seg = data; seg < end;) {
+		const char *amp = memchr(seg, '&', (size_t) (end - seg));
+		const char *stop = amp != NULL ? amp : end;
+
+		if (stop > seg)
+			n++;
+		seg = stop + 1;
+	}
+	if (n > max)
+		return GW_ETOOBIG;
+	if (n == 0)
+		return GW_OK;
+	p->ptrs = calloc(n, sizeof(*p->ptrs));
+	p->items = calloc(n, sizeof(*p->items));
+	p->bytes = malloc(len + 1);
+	if (p->ptrs == NULL || p->items == NULL || p->bytes == NULL) {
+		hb_params_fini(p);
+		return GW_ENOMEM;
+	}
+	for (seg = data; seg < end;) {
+		const char *amp = memchr(seg, '&', (size_t) (end - seg));
+		const char *stop = amp != NULL ? amp : end;
+		const char *eq = memchr(seg, '=', (size_t) (stop - seg));
+		const char *kend = eq != NULL ? eq : stop;
+		const char *vbeg = eq != NULL ? eq + 1 : stop;
+
+		if (stop > seg) {
+			Relay__V1__FormParam *fp = &p->items[p->n];
+
+			relay__v1__form_param__init(fp);
+			fp->key.data = p->bytes + used;
+			fp->key.len = decode_piece(
+			    seg, (size_t) (kend - seg), p->bytes + used);
+			used += fp->key.len;
+			fp->value.data = p->bytes + used;
+			fp->value.len = decode_piece(
+			    vbeg, (size_t) (stop - vbeg), p->bytes + used);
+			used += fp->value.len;
+			p->ptrs[p->n++] = fp;
+		}
+		seg = stop + 1;
+	}
+	return GW_OK;
+}
+
+void
+hb_params_fini(struct hb_params *p)
+{
+	free(p->ptrs);
+	free(p->items);
+	free(p->bytes);
+	memset(p, 0, sizeof(*p));
 }

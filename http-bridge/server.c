@@ -9,7 +9,9 @@
  *
  * relayd is the authority on every rule: the edge checks only shape (the
  * codec), so the same request gets the same verdict through relayctl,
- * relay-tui or HTTP. relayd's messages name fields as the proto does
+ * relay-tui or HTTP. Provider webhooks are no exception: the edge works
+ * out the public URL the provider signed (public_url.c) and decodes the
+ * form, and relayd, which holds the tokens, verifies and applies them. relayd's messages name fields as the proto does
  * ("to: ..."); the edge renames them to the HTTP names ("To: ...").
  */
 #include "hb/server.h"
@@ -34,21 +36,26 @@
 #include "gw/money.h"
 #include "hb/codec.h"
 #include "hb/openapi.h"
+#include "hb/public_url.h"
 #include "pb/json.h"
 #include "relay/v1/admin.pb-c.h"
 #include "relay/v1/messaging.pb-c.h"
+#include "relay/v1/webhooks.pb-c.h"
 #include "rpc/client.h"
 
 #define KEY_MAX 256         /* longer X-Proxy-Auth values are not keys */
 #define OUT_MAX 32768       /* reply text kept in the thread's buffer */
 #define HEALTH_TIMEOUT 1000 /* ms */
 #define QS_MAX 512
+#define PARAMS_MAX 1024 /* form fields of a webhook (relayd's ceiling) */
+#define SIG_MAX 512     /* longer X-Twilio-Signature values are not ours */
 
 struct hb_server {
 	struct mg_context *mg;
 	struct rpc_client *rpc;    /* shared by every worker */
 	struct rpc_client *health; /* short timeout, so /healthz answers fast */
 	int                port;
+	struct hb_urlcfg   url; /* webhooks' public URL rules */
 };
 
 /* One request in flight, on its worker's stack. */
@@ -61,7 +68,7 @@ struct req {
 	size_t                        bytes;
 	char                          key8[9]; /* what the log may show */
 	const char                   *note; /* sid or error code for the log */
-	char                          note_buf[48];
+	char                          note_buf[96];
 	struct tbuf                  *tb;
 };
 
@@ -93,8 +100,8 @@ keep_alive(const struct req *r)
  * wakeup of the client instead of two. A 413 may leave the body unread,
  * after which civetweb closes the connection; the header says so. */
 static void
-respond(struct req *r, int status, const char *body, size_t len,
-    const char *hname, const char *hval)
+respond_as(struct req *r, int status, const char *ctype, const char *body,
+    size_t len, const char *hname, const char *hval)
 {
 	char  *w = r->tb->wire;
 	size_t cap = sizeof(r->tb->wire);
@@ -102,12 +109,14 @@ respond(struct req *r, int status, const char *body, size_t len,
 
 	n = snprintf(w, cap,
 	    "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: application/json\r\n"
+	    "%s%s%s"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "%s%s%s%s"
 	    "Connection: %s\r\n\r\n",
-	    status, mg_get_response_code_text(r->conn, status), len,
+	    status, mg_get_response_code_text(r->conn, status),
+	    ctype != NULL ? "Content-Type: " : "", ctype != NULL ? ctype : "",
+	    ctype != NULL ? "\r\n" : "", len,
 	    hname != NULL ? hname : "", hname != NULL ? ": " : "",
 	    hval != NULL ? hval : "", hname != NULL ? "\r\n" : "",
 	    status != 413 && keep_alive(r) ? "keep-alive" : "close");
@@ -124,6 +133,13 @@ respond(struct req *r, int status, const char *body, size_t len,
 	}
 	r->status = status;
 	r->bytes = len;
+}
+
+static void
+respond(struct req *r, int status, const char *body, size_t len,
+    const char *hname, const char *hval)
+{
+	respond_as(r, status, "application/json", body, len, hname, hval);
 }
 
 /* respond_json renders doc (borrowed) through the thread's buffer, or the
@@ -178,8 +194,10 @@ respond_error(struct req *r, int status, const char *code, const char *fmt, ...)
 		respond_json(r, status, doc, "Retry-After", "1");
 	else if (status == 405)
 		respond_json(r, status, doc, "Allow",
-		    strcmp(r->ri->local_uri, "/relay/sms") == 0 ? "POST"
-		                                                : "GET");
+		    strcmp(r->ri->local_uri, "/relay/sms") == 0 ||
+			    strncmp(r->ri->local_uri, "/relay/twilio/", 14) == 0
+			? "POST"
+			: "GET");
 	else if (status == 401)
 		respond_json(r, status, doc, "WWW-Authenticate",
 		    "Bearer realm=\"relay\"");
@@ -583,6 +601,216 @@ route_health(struct req *r)
 	respond(r, 200, "{\"status\":\"ok\"}", 15, NULL, NULL);
 }
 
+/* ---- provider webhooks -------------------------------------------- */
+
+/* webhook_http maps a Webhooks outcome to HTTP. Anything that is not the
+ * request's fault is 503, so that the provider retries it later. */
+static int
+webhook_http(int err)
+{
+	switch (err) {
+	case GW_EAUTH:
+		return 403; /* Twilio's own advice: 403 for a bad signature */
+	case GW_EINVAL:
+		return 400;
+	case GW_ETOOBIG:
+		return 413;
+	default:
+		return 503;
+	}
+}
+
+/* twilio_signature copies X-Twilio-Signature, trimmed, into buf; "" when
+ * absent. false when it is too long to be one. */
+static bool
+twilio_signature(struct req *r, char *buf, size_t len)
+{
+	const char *v = mg_get_header(r->conn, "X-Twilio-Signature");
+	size_t      n;
+
+	buf[0] = '\0';
+	if (v == NULL)
+		return true;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n >= len)
+		return false;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return true;
+}
+
+/* message_sid finds MessageSid (or SmsSid) among the params for the log:
+ * letters and digits only, else "-". */
+static void
+message_sid(const struct hb_params *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "-");
+	for (size_t i = 0; i < p->n; i++) {
+		const ProtobufCBinaryData *k = &p->items[i].key;
+		const ProtobufCBinaryData *v = &p->items[i].value;
+
+		if (!((k->len == 10 && memcmp(k->data, "MessageSid", 10) == 0) ||
+		        (k->len == 6 && memcmp(k->data, "SmsSid", 6) == 0)))
+			continue;
+		if (v->len == 0 || v->len >= len)
+			return;
+		for (size_t j = 0; j < v->len; j++)
+			if (!isalnum(v->data[j]))
+				return;
+		memcpy(buf, v->data, v->len);
+		buf[v->len] = '\0';
+		return;
+	}
+}
+
+/* public_url works out the URL the provider signed; answers 400 and
+ * returns -1 when the request's headers make that impossible. */
+static int
+public_url(struct req *r, char *url, size_t len)
+{
+	struct hb_header hdrs[MG_MAX_HEADERS];
+	struct hb_urlreq u = { 0 };
+	char             err[160];
+	int              rc, n = r->ri->num_headers;
+
+	if (n > MG_MAX_HEADERS)
+		n = MG_MAX_HEADERS;
+	for (int i = 0; i < n; i++) {
+		hdrs[i].name = r->ri->http_headers[i].name;
+		hdrs[i].value = r->ri->http_headers[i].value;
+	}
+	u.peer = r->ri->remote_addr;
+	u.tls = r->ri->is_ssl != 0;
+	u.path = r->ri->local_uri_raw != NULL ? r->ri->local_uri_raw
+	                                      : r->ri->local_uri;
+	u.query = r->ri->query_string;
+	u.headers = hdrs;
+	u.n_headers = (size_t) n;
+	rc = hb_public_url(&r->s->url, &u, url, len, err, sizeof(err));
+	if (rc != GW_OK) {
+		respond_error(r, 400, "invalid_argument", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* route_twilio hands a Twilio status callback or inbound message to
+ * relayd and answers Twilio: 200 (inbound: the TwiML), or the error that
+ * makes Twilio give up (400, 403, 413) or retry (503). */
+static void
+route_twilio(struct req *r, bool inbound)
+{
+	Relay__V1__TwilioWebhookRequest req =
+	    RELAY__V1__TWILIO_WEBHOOK_REQUEST__INIT;
+	ProtobufCMessage *rep = NULL;
+	struct rpc_status st;
+	struct hb_params  params = { 0 };
+	enum hb_ctype     ct;
+	const char       *what = inbound ? "inbound" : "status";
+	char              url[HB_PUBLIC_URL_MAX + 1], sig[SIG_MAX], msid[40];
+	size_t            len;
+	int               rc;
+
+	ct = hb_ctype_parse(mg_get_header(r->conn, "Content-Type"));
+	if (ct != HB_CT_FORM && ct != HB_CT_JSON) {
+		respond_error(r, 415, "unsupported_media_type",
+		    "Content-Type: application/x-www-form-urlencoded or "
+		    "application/json (UTF-8)");
+		return;
+	}
+	if (read_body(r, &len) != 0 || public_url(r, url, sizeof(url)) != 0)
+		return;
+	if (!twilio_signature(r, sig, sizeof(sig))) {
+		gw_warn("webhooks",
+		    "twilio %s from %s: bad signature (oversized) for %s; "
+		    "refused",
+		    what, r->ri->remote_addr, r->ri->local_uri);
+		respond_error(r, 403, "permission_denied", "signature invalid");
+		return;
+	}
+	req.public_url = url;
+	req.signature = sig;
+	if (ct == HB_CT_JSON) {
+		/* the signature covers the URL, whose bodySHA256 covers this */
+		req.raw_body.data = (uint8_t *) r->tb->body;
+		req.raw_body.len = len;
+	} else if ((rc = hb_params_decode(
+		        r->tb->body, len, PARAMS_MAX, &params)) != GW_OK) {
+		if (rc == GW_ETOOBIG)
+			respond_error(r, 413, "too_large",
+			    "body: more than %d fields", PARAMS_MAX);
+		else
+			respond_error(
+			    r, 503, "out_of_memory", "out of memory");
+		return;
+	}
+	req.params = params.ptrs;
+	req.n_params = params.n;
+	message_sid(&params, msid, sizeof(msid));
+	rc = rpc_invoke_as(r->s->rpc, NULL, &relay__v1__webhooks__descriptor,
+	    inbound ? "TwilioInbound" : "TwilioStatus", &req.base, &rep, &st);
+	if (rc != GW_OK) {
+		int status = webhook_http(rc);
+
+		if (status == 403)
+			gw_warn("webhooks",
+			    "twilio %s from %s: bad signature for %s "
+			    "(public URL %.300s); refused",
+			    what, r->ri->remote_addr, r->ri->local_uri, url);
+		else if (status == 503)
+			gw_warn("webhooks",
+			    "twilio %s from %s: %s; answered 503 so that "
+			    "it is retried",
+			    what, r->ri->remote_addr,
+			    rc == GW_EUNAVAIL && st.code == 0
+				? "relayd is not reachable"
+				: gw_strerror(rc));
+		respond_error(r, status,
+		    status == 403       ? "permission_denied"
+			: status == 400 ? "invalid_argument"
+			: status == 413 ? "too_large"
+					: "unavailable",
+		    "%s",
+		    status == 403             ? "signature invalid"
+			: st.message[0] != '\0' ? st.message
+						: gw_strerror(rc));
+		hb_params_fini(&params);
+		return;
+	}
+	if (inbound) {
+		Relay__V1__TwilioInboundReply *in = (void *) rep;
+
+		snprintf(r->note_buf, sizeof(r->note_buf), "%s%s%s", msid,
+		    !in->known_number ? " unknown-number"
+		        : in->duplicate ? " replay"
+		                        : "",
+		    in->event_id[0] != '\0' && !in->duplicate ? " event" : "");
+		r->note = r->note_buf;
+		respond_as(r, 200, "text/xml; charset=utf-8", in->twiml,
+		    strlen(in->twiml), NULL, NULL);
+	} else {
+		Relay__V1__TwilioStatusReply *sr = (void *) rep;
+
+		if (!sr->known)
+			gw_info("webhooks",
+			    "twilio status from %s: unknown message %s; "
+			    "answered 200",
+			    r->ri->remote_addr, msid);
+		snprintf(r->note_buf, sizeof(r->note_buf), "%s %s%s",
+		    sr->known ? sr->sid : msid,
+		    sr->known ? sr->status : "unknown",
+		    sr->known && !sr->applied ? " unchanged" : "");
+		r->note = r->note_buf;
+		respond_as(r, 200, NULL, "", 0, NULL, NULL);
+	}
+	protobuf_c_message_free_unpacked(rep, NULL);
+	hb_params_fini(&params);
+}
+
 static void
 access_log(const struct req *r)
 {
@@ -634,6 +862,13 @@ handle(struct mg_connection *conn, void *arg)
 			    &r, 404, "not_found", "no such endpoint: %s", uri);
 		else
 			route_get(&r, sid);
+	} else if (strcmp(uri, "/relay/twilio/status") == 0 ||
+	    strcmp(uri, "/relay/twilio/inbound") == 0) {
+		if (strcmp(m, "POST") == 0)
+			route_twilio(&r, uri[14] == 'i');
+		else
+			respond_error(&r, 405, "method_not_allowed",
+			    "%s %s: use POST", m, uri);
 	} else if (strcmp(uri, "/healthz") == 0 ||
 	    strcmp(uri, "/openapi.json") == 0) {
 		if (strcmp(m, "GET") != 0)
@@ -714,6 +949,25 @@ on_log_message(const struct mg_connection *conn, const char *message)
 	return 1;
 }
 
+/* listen_host names this server as "host:port" from the first listening
+ * address ("127.0.0.1:0", "[::1]:8080", "8080s") and the port bound, for
+ * webhook URLs of requests without a Host header. */
+static void
+listen_host(const char *listen, int port, char *buf, size_t len)
+{
+	size_t      n = strcspn(listen, ",");
+	const char *colon = NULL;
+
+	for (const char *p = listen; p < listen + n; p++)
+		if (*p == ':' || *p == ']')
+			colon = *p == ':' ? p : NULL;
+	if (colon == NULL || colon == listen)
+		snprintf(buf, len, "localhost:%d", port);
+	else
+		snprintf(buf, len, "%.*s:%d", (int) (colon - listen), listen,
+		    port);
+}
+
 int
 hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 {
@@ -740,10 +994,17 @@ hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 		          "1",
 		          NULL,
 	};
-	int rc, n;
+	char err[160];
+	int  rc, n;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return GW_ENOMEM;
+	if ((rc = hb_urlcfg_init(&s->url, cfg->public_url, cfg->trusted,
+	         cfg->hops, NULL, err, sizeof(err))) != GW_OK) {
+		gw_error("http", "%s", err);
+		free(s);
+		return rc;
+	}
 	if ((rc = rpc_client_open(cfg->rpc_url, &s->rpc)) != GW_OK ||
 	    (rc = rpc_client_open(cfg->rpc_url, &s->health)) != GW_OK) {
 		gw_error("http", "cannot use RPC URL %s: %s", cfg->rpc_url,
@@ -768,6 +1029,8 @@ hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 	}
 	n = mg_get_server_ports(s->mg, 4, ports);
 	s->port = n > 0 ? ports[0].port : 0;
+	listen_host(cfg->listen, s->port, s->url.fallback_host,
+	    sizeof(s->url.fallback_host));
 	*out = s;
 	return GW_OK;
 fail:

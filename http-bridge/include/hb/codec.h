@@ -17,6 +17,7 @@
 
 #include "gw/sms.h"
 #include "relay/v1/messaging.pb-c.h"
+#include "relay/v1/webhooks.pb-c.h"
 
 #define HB_NUMBER_MAX 64 /* bytes of To / From before relayd's E.164 check */
 #define HB_CALLBACK_MAX 2048 /* bytes of StatusCallback (relayd's URL cap) */
@@ -58,5 +59,32 @@ int hb_send_decode(enum hb_ctype ct, const char *data, size_t len,
  * valid while they are. */
 void hb_send_request(
     const struct hb_send *s, const char *idem_key, Relay__V1__SendRequest *req);
+
+/*
+ * A provider webhook's form body as Webhooks FormParams: every field, in
+ * the order received, a repeated key once per value, keys and values
+ * percent-decoded ('+' is a space) by civetweb's mg_url_decode into bytes
+ * that may hold anything (the signature covers exactly those bytes).
+ */
+struct hb_params {
+	Relay__V1__FormParam **ptrs; /* n of them, for the request */
+	Relay__V1__FormParam  *items;
+	size_t                 n;
+	uint8_t               *bytes; /* the decoded keys and values */
+};
+
+/*
+ * hb_params_decode splits the len bytes at data ("a=1&b=&c&a=2"; empty
+ * segments are skipped, a segment without '=' is a key with an empty
+ * value) into *p, allocated here. Returns GW_OK; GW_ETOOBIG with more
+ * than max fields; GW_ENOMEM. On failure *p holds nothing to free.
+ * Release with hb_params_fini.
+ */
+int hb_params_decode(
+    const char *data, size_t len, size_t max, struct hb_params *p);
+
+/* hb_params_fini frees what hb_params_decode allocated; accepts a zeroed
+ * struct. */
+void hb_params_fini(struct hb_params *p);
 
 #endif

@@ -3,8 +3,8 @@
  *
  * A civetweb server (one worker thread per open connection, so size
  * threads >= the connections you expect) whose handlers decode HTTP into
- * Messaging RPCs over one shared, long-lived rpc_client, and map the
- * outcome back to HTTP. Every error body is
+ * Messaging and Webhooks RPCs over one shared, long-lived rpc_client, and
+ * map the outcome back to HTTP. Every error body is
  * {"error":{"code":"...","message":"..."}}.
  */
 #ifndef HB_SERVER_H
@@ -21,12 +21,18 @@ struct hb_config {
 	const char *rpc_url; /* relayd */
 	int         threads; /* civetweb worker threads */
 	int         rpc_timeout_ms;
+
+	/* provider webhooks' public URL (hb/public_url.h); NULL: unset */
+	const char *public_url; /* --public-url base */
+	const char *trusted;    /* --trusted-proxy list */
+	const char *hops;       /* --proxy-hops */
 };
 
 struct hb_server;
 
 /* hb_server_start opens the RPC client and starts listening. Returns
- * GW_OK, GW_EINVAL (bad listen address or RPC URL; logged), GW_ENOMEM. */
+ * GW_OK, GW_EINVAL (bad listen address, RPC URL, public URL, trusted
+ * proxy list or hop count; logged), GW_ENOMEM. */
 int hb_server_start(const struct hb_config *cfg, struct hb_server **out);
 
 /* hb_server_port returns the TCP port actually bound (useful with :0). */

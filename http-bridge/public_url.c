@@ -110,13 +110,17 @@ parse_net(const char *s, size_t n, struct hb_net *net)
 	size_t        alen = slash != NULL ? (size_t) (slash - s) : n;
 	unsigned long bits;
 	unsigned      max;
+	bool          mapped;
 
 	memset(net, 0, sizeof(*net));
 	if (!parse_ip(s, alen, net->addr, &net->v4))
 		return false;
-	max = net->v4 ? 32 : 128;
+	/* "::ffff:10.0.0.0/104" reads as IPv4: its prefix counts the
+	 * mapping's 96 bits */
+	mapped = net->v4 && memchr(s, ':', alen) != NULL;
+	max = net->v4 && !mapped ? 32 : 128;
 	if (slash == NULL) {
-		net->bits = (uint8_t) max;
+		net->bits = net->v4 ? 32 : 128;
 		return true;
 	}
 	bits = 0;
@@ -129,9 +133,7 @@ parse_net(const char *s, size_t n, struct hb_net *net)
 	}
 	if (bits > max)
 		return false;
-	/* "::ffff:10.0.0.0/104" reads as IPv4: its prefix counts the
-	 * mapping's 96 bits */
-	if (net->v4 && memchr(s, ':', alen) != NULL) {
+	if (mapped) {
 		if (bits < 96)
 			return false;
 		bits -= 96;
@@ -422,6 +424,8 @@ hb_public_url(const struct hb_urlcfg *c, const struct hb_urlreq *r,
 
 	if (errlen > 0)
 		err[0] = '\0';
+	if (outlen > 0)
+		out[0] = '\0';
 	plen = r->path != NULL ? strlen(r->path) : 0;
 	if (!valid_path(r->path != NULL ? r->path : "", plen))
 		return fail(err, errlen, "request path: not a URL path");
@@ -480,7 +484,8 @@ hb_public_url(const struct hb_urlcfg *c, const struct hb_urlreq *r,
 
 		if (forwarded(c, r, "X-Forwarded-Prefix", val, sizeof(val),
 		        &n) < 0 ||
-		    (n > 0 && !valid_path(val, n)))
+		    (n > 0 && (!valid_path(val, n) ||
+				  (n > 1 && val[1] == '/'))))
 			return fail(err, errlen,
 			    "X-Forwarded-Prefix: not a URL path");
 		while (n > 0 && val[n - 1] == '/')

@@ -188,6 +188,64 @@ test_codec_ceilings(void **state)
 	assert_true(strncmp(err, "To:", 3) == 0);
 }
 
+/* expect_param checks field i of p against key and value (n bytes). */
+static void
+expect_param(const struct hb_params *p, size_t i, const char *key,
+    const char *value, size_t n)
+{
+	assert_true(i < p->n);
+	assert_ptr_equal(p->ptrs[i], &p->items[i]);
+	assert_int_equal(p->items[i].key.len, strlen(key));
+	assert_memory_equal(p->items[i].key.data, key, strlen(key));
+	assert_int_equal(p->items[i].value.len, n);
+	if (n > 0)
+		assert_memory_equal(p->items[i].value.data, value, n);
+}
+
+static void
+test_codec_params(void **state)
+{
+	const char      *body = "To=%2B14155550100&Body=hi+there%21&Body=again"
+	                        "&&flag&Empty=&a%3Db=c%26d&bad=%zz%4&nul=a%00b"
+	                        "&Media%5B0%5D=x=y";
+	struct hb_params p;
+
+	(void) state;
+	assert_int_equal(hb_params_decode(body, strlen(body), 100, &p), GW_OK);
+	assert_int_equal(p.n, 9);
+	/* order kept, repeated keys kept, '+' a space, %XX decoded */
+	expect_param(&p, 0, "To", "+14155550100", 12);
+	expect_param(&p, 1, "Body", "hi there!", 9);
+	expect_param(&p, 2, "Body", "again", 5);
+	/* a key alone has an empty value; an empty segment is skipped */
+	expect_param(&p, 3, "flag", "", 0);
+	expect_param(&p, 4, "Empty", "", 0);
+	/* only the first '=' splits */
+	expect_param(&p, 5, "a=b", "c&d", 3);
+	/* malformed escapes stay as they are; NUL is a byte like others */
+	expect_param(&p, 6, "bad", "%zz%4", 5);
+	expect_param(&p, 7, "nul", "a\0b", 3);
+	expect_param(&p, 8, "Media[0]", "x=y", 3);
+	hb_params_fini(&p);
+	hb_params_fini(&p); /* a zeroed struct is fine */
+
+	assert_int_equal(hb_params_decode("", 0, 100, &p), GW_OK);
+	assert_int_equal(p.n, 0);
+	hb_params_fini(&p);
+	assert_int_equal(hb_params_decode("&&&", 3, 100, &p), GW_OK);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(hb_params_decode("a&b&c", 5, 3, &p), GW_OK);
+	assert_int_equal(p.n, 3);
+	hb_params_fini(&p);
+	assert_int_equal(hb_params_decode("a&b&c&d", 7, 3, &p), GW_ETOOBIG);
+	assert_null(p.ptrs);
+	/* the length is what counts, not a NUL */
+	assert_int_equal(hb_params_decode("k=v\0w&x", 8, 10, &p), GW_OK);
+	assert_int_equal(p.n, 2);
+	expect_param(&p, 0, "k", "v\0w", 3);
+	hb_params_fini(&p);
+}
+
 int
 main(void)
 {
@@ -197,6 +255,7 @@ main(void)
 		cmocka_unit_test(test_codec_form_good),
 		cmocka_unit_test(test_codec_bad),
 		cmocka_unit_test(test_codec_ceilings),
+		cmocka_unit_test(test_codec_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,9 +238,8 @@ valid_query(const char *s)
 /* ---- configuration --------------------------------------------------- */
 
 int
-hb_urlcfg_init(struct hb_urlcfg *c, const char *public_url,
-    const char *trusted, const char *hops, const char *fallback_host,
-    char *err, size_t errlen)
+hb_urlcfg_init(struct hb_urlcfg *c, const char *public_url, const char *trusted,
+    const char *hops, const char *fallback_host, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
 	c->hops = 1;
@@ -292,8 +291,8 @@ hb_urlcfg_init(struct hb_urlcfg *c, const char *public_url,
 					    "--trusted-proxy: at most %d "
 					    "entries",
 					    HB_TRUST_MAX);
-				if (!parse_net(p + lead, n,
-				        &c->trusted[c->n_trusted]))
+				if (!parse_net(
+				        p + lead, n, &c->trusted[c->n_trusted]))
 					return fail(err, errlen,
 					    "--trusted-proxy: '%.*s' is not an "
 					    "IP address or CIDR network",
@@ -311,16 +310,16 @@ hb_urlcfg_init(struct hb_urlcfg *c, const char *public_url,
 
 		if (hops[0] < '0' || hops[0] > '9' || *end != '\0' || v < 1 ||
 		    v > HB_HOPS_MAX)
-			return fail(err, errlen, "--proxy-hops: 1 to %d",
-			    HB_HOPS_MAX);
+			return fail(
+			    err, errlen, "--proxy-hops: 1 to %d", HB_HOPS_MAX);
 		c->hops = (unsigned) v;
 	}
 	if (fallback_host == NULL || fallback_host[0] == '\0')
 		fallback_host = "localhost";
 	if (strlen(fallback_host) > HB_HOST_MAX)
 		return fail(err, errlen, "listen address too long");
-	snprintf(c->fallback_host, sizeof(c->fallback_host), "%s",
-	    fallback_host);
+	snprintf(
+	    c->fallback_host, sizeof(c->fallback_host), "%s", fallback_host);
 	return GW_OK;
 }
 
@@ -331,8 +330,7 @@ hb_urlcfg_init(struct hb_urlcfg *c, const char *public_url,
  * of lines, or -1 when the join does not fit or holds a control
  * character. */
 static int
-header_list(const struct hb_urlreq *r, const char *name, char *buf,
-    size_t len)
+header_list(const struct hb_urlreq *r, const char *name, char *buf, size_t len)
 {
 	size_t used = 0;
 	int    lines = 0;
@@ -413,8 +411,8 @@ forwarded(const struct hb_urlcfg *c, const struct hb_urlreq *r,
 }
 
 int
-hb_public_url(const struct hb_urlcfg *c, const struct hb_urlreq *r,
-    char *out, size_t outlen, char *err, size_t errlen)
+hb_public_url(const struct hb_urlcfg *c, const struct hb_urlreq *r, char *out,
+    size_t outlen, char *err, size_t errlen)
 {
 	char        host[HB_HOST_MAX + 8], val[HB_PUBLIC_URL_MAX / 2];
 	char        prefix[HB_PUBLIC_URL_MAX / 2] = "";
@@ -453,41 +451,43 @@ hb_public_url(const struct hb_urlcfg *c, const struct hb_urlreq *r,
 	}
 
 	if (hb_urlcfg_trusts(c, r->peer)) {
-		if (forwarded(c, r, "X-Forwarded-Proto", val, sizeof(val),
-		        &n) < 0)
-			return fail(err, errlen, "X-Forwarded-Proto: malformed");
+		if (forwarded(c, r, "X-Forwarded-Proto", val, sizeof(val), &n) <
+		    0)
+			return fail(
+			    err, errlen, "X-Forwarded-Proto: malformed");
 		if (n == 5 && strncasecmp(val, "https", 5) == 0)
 			scheme = "https";
 		else if (n == 4 && strncasecmp(val, "http", 4) == 0)
 			scheme = "http";
 		else if (n > 0)
-			return fail(err, errlen,
-			    "X-Forwarded-Proto: http or https");
+			return fail(
+			    err, errlen, "X-Forwarded-Proto: http or https");
 
 		if (forwarded(c, r, "X-Forwarded-Host", val, sizeof(val), &n) <
 		        0 ||
 		    (n > 0 && !split_host(val, n, &hlen)))
-			return fail(err, errlen,
-			    "X-Forwarded-Host: not a host[:port]");
+			return fail(
+			    err, errlen, "X-Forwarded-Host: not a host[:port]");
 		if (n > 0)
 			memcpy(host, val, n + 1);
 
 		if (forwarded(c, r, "X-Forwarded-Port", val, sizeof(val), &n) <
 		        0 ||
 		    (n > 0 && !valid_port(val, n)))
-			return fail(err, errlen, "X-Forwarded-Port: 1 to 65535");
+			return fail(
+			    err, errlen, "X-Forwarded-Port: 1 to 65535");
 		if (n > 0) {
 			if (!split_host(host, strlen(host), &hlen))
 				return fail(err, errlen, "host: malformed");
 			snprintf(host + hlen, sizeof(host) - hlen, ":%s", val);
 		}
 
-		if (forwarded(c, r, "X-Forwarded-Prefix", val, sizeof(val),
-		        &n) < 0 ||
-		    (n > 0 && (!valid_path(val, n) ||
-				  (n > 1 && val[1] == '/'))))
-			return fail(err, errlen,
-			    "X-Forwarded-Prefix: not a URL path");
+		if (forwarded(
+		        c, r, "X-Forwarded-Prefix", val, sizeof(val), &n) < 0 ||
+		    (n > 0 &&
+		        (!valid_path(val, n) || (n > 1 && val[1] == '/'))))
+			return fail(
+			    err, errlen, "X-Forwarded-Prefix: not a URL path");
 		while (n > 0 && val[n - 1] == '/')
 			n--;
 		memcpy(prefix, val, n);

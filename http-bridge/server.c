@@ -9,10 +9,12 @@
  *
  * relayd is the authority on every rule: the edge checks only shape (the
  * codec), so the same request gets the same verdict through relayctl,
- * relay-tui or HTTP. Provider webhooks are no exception: the edge works
- * out the public URL the provider signed (public_url.c) and decodes the
- * form, and relayd, which holds the tokens, verifies and applies them. relayd's messages name fields as the proto does
+ * relay-tui or HTTP. relayd's messages name fields as the proto does
  * ("to: ..."); the edge renames them to the HTTP names ("To: ...").
+ *
+ * Provider webhooks are no exception: the edge works out the public URL
+ * the provider signed (public_url.c) and decodes the form; relayd, which
+ * holds the tokens, verifies and applies them.
  */
 #include "hb/server.h"
 
@@ -116,9 +118,9 @@ respond_as(struct req *r, int status, const char *ctype, const char *body,
 	    "Connection: %s\r\n\r\n",
 	    status, mg_get_response_code_text(r->conn, status),
 	    ctype != NULL ? "Content-Type: " : "", ctype != NULL ? ctype : "",
-	    ctype != NULL ? "\r\n" : "", len,
-	    hname != NULL ? hname : "", hname != NULL ? ": " : "",
-	    hval != NULL ? hval : "", hname != NULL ? "\r\n" : "",
+	    ctype != NULL ? "\r\n" : "", len, hname != NULL ? hname : "",
+	    hname != NULL ? ": " : "", hval != NULL ? hval : "",
+	    hname != NULL ? "\r\n" : "",
 	    status != 413 && keep_alive(r) ? "keep-alive" : "close");
 	if (n < 0 || (size_t) n >= cap) {
 		r->status = 500;
@@ -195,9 +197,9 @@ respond_error(struct req *r, int status, const char *code, const char *fmt, ...)
 	else if (status == 405)
 		respond_json(r, status, doc, "Allow",
 		    strcmp(r->ri->local_uri, "/relay/sms") == 0 ||
-			    strncmp(r->ri->local_uri, "/relay/twilio/", 14) == 0
-			? "POST"
-			: "GET");
+		            strncmp(r->ri->local_uri, "/relay/twilio/", 14) == 0
+		        ? "POST"
+		        : "GET");
 	else if (status == 401)
 		respond_json(r, status, doc, "WWW-Authenticate",
 		    "Bearer realm=\"relay\"");
@@ -653,7 +655,8 @@ message_sid(const struct hb_params *p, char *buf, size_t len)
 		const ProtobufCBinaryData *k = &p->items[i].key;
 		const ProtobufCBinaryData *v = &p->items[i].value;
 
-		if (!((k->len == 10 && memcmp(k->data, "MessageSid", 10) == 0) ||
+		if (!((k->len == 10 &&
+		          memcmp(k->data, "MessageSid", 10) == 0) ||
 		        (k->len == 6 && memcmp(k->data, "SmsSid", 6) == 0)))
 			continue;
 		if (v->len == 0 || v->len >= len)
@@ -739,13 +742,12 @@ route_twilio(struct req *r, bool inbound)
 		req.raw_body.data = (uint8_t *) r->tb->body;
 		req.raw_body.len = len;
 	} else if ((rc = hb_params_decode(
-		        r->tb->body, len, PARAMS_MAX, &params)) != GW_OK) {
+	                r->tb->body, len, PARAMS_MAX, &params)) != GW_OK) {
 		if (rc == GW_ETOOBIG)
 			respond_error(r, 413, "too_large",
 			    "body: more than %d fields", PARAMS_MAX);
 		else
-			respond_error(
-			    r, 503, "out_of_memory", "out of memory");
+			respond_error(r, 503, "out_of_memory", "out of memory");
 		return;
 	}
 	req.params = params.ptrs;
@@ -767,17 +769,17 @@ route_twilio(struct req *r, bool inbound)
 			    "it is retried",
 			    what, r->ri->remote_addr,
 			    rc == GW_EUNAVAIL && st.code == 0
-				? "relayd is not reachable"
-				: gw_strerror(rc));
+			        ? "relayd is not reachable"
+			        : gw_strerror(rc));
 		respond_error(r, status,
 		    status == 403       ? "permission_denied"
-			: status == 400 ? "invalid_argument"
-			: status == 413 ? "too_large"
-					: "unavailable",
+		        : status == 400 ? "invalid_argument"
+		        : status == 413 ? "too_large"
+		                        : "unavailable",
 		    "%s",
-		    status == 403             ? "signature invalid"
-			: st.message[0] != '\0' ? st.message
-						: gw_strerror(rc));
+		    status == 403               ? "signature invalid"
+		        : st.message[0] != '\0' ? st.message
+		                                : gw_strerror(rc));
 		hb_params_fini(&params);
 		return;
 	}
@@ -785,7 +787,7 @@ route_twilio(struct req *r, bool inbound)
 		Relay__V1__TwilioInboundReply *in = (void *) rep;
 
 		snprintf(r->note_buf, sizeof(r->note_buf), "%s%s%s", msid,
-		    !in->known_number ? " unknown-number"
+		    !in->known_number   ? " unknown-number"
 		        : in->duplicate ? " replay"
 		                        : "",
 		    in->event_id[0] != '\0' && !in->duplicate ? " event" : "");
@@ -964,8 +966,8 @@ listen_host(const char *listen, int port, char *buf, size_t len)
 	if (colon == NULL || colon == listen)
 		snprintf(buf, len, "localhost:%d", port);
 	else
-		snprintf(buf, len, "%.*s:%d", (int) (colon - listen), listen,
-		    port);
+		snprintf(
+		    buf, len, "%.*s:%d", (int) (colon - listen), listen, port);
 }
 
 int

@@ -61,22 +61,22 @@ url_of(const char *peer, const char *query, char *out, size_t outlen, ...)
 	return rc;
 }
 
-#define EXPECT_URL(want, peer, ...)                                          \
-	do {                                                                 \
-		char out_[HB_PUBLIC_URL_MAX + 1];                            \
-		assert_int_equal(                                            \
-		    url_of(peer, QUERY, out_, sizeof(out_), __VA_ARGS__),    \
-		    GW_OK);                                                  \
-		assert_string_equal(out_, want);                             \
+#define EXPECT_URL(want, peer, ...)                                       \
+	do {                                                              \
+		char out_[HB_PUBLIC_URL_MAX + 1];                         \
+		assert_int_equal(                                         \
+		    url_of(peer, QUERY, out_, sizeof(out_), __VA_ARGS__), \
+		    GW_OK);                                               \
+		assert_string_equal(out_, want);                          \
 	} while (0)
 
-#define EXPECT_BAD(prefix, peer, ...)                                        \
-	do {                                                                 \
-		char out_[HB_PUBLIC_URL_MAX + 1];                            \
-		assert_int_equal(                                            \
-		    url_of(peer, QUERY, out_, sizeof(out_), __VA_ARGS__),    \
-		    GW_EINVAL);                                              \
-		assert_true(strncmp(out_, prefix, strlen(prefix)) == 0);     \
+#define EXPECT_BAD(prefix, peer, ...)                                     \
+	do {                                                              \
+		char out_[HB_PUBLIC_URL_MAX + 1];                         \
+		assert_int_equal(                                         \
+		    url_of(peer, QUERY, out_, sizeof(out_), __VA_ARGS__), \
+		    GW_EINVAL);                                           \
+		assert_true(strncmp(out_, prefix, strlen(prefix)) == 0);  \
 	} while (0)
 
 static void
@@ -85,14 +85,14 @@ test_public_url_config(void **state)
 	char err[160];
 
 	(void) state;
-	assert_int_equal(hb_urlcfg_init(&cfg, NULL, NULL, NULL, NULL, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    hb_urlcfg_init(&cfg, NULL, NULL, NULL, NULL, err, sizeof(err)),
 	    GW_OK);
 	assert_int_equal(cfg.hops, 1);
 	assert_int_equal(cfg.n_trusted, 0);
 	assert_int_equal(hb_urlcfg_init(&cfg, "https://relay.example.com/sms/",
-	                     " 10.0.0.0/8 ,::1, fd00::/8,,192.168.1.7",
-	                     "2", NULL, err, sizeof(err)),
+	                     " 10.0.0.0/8 ,::1, fd00::/8,,192.168.1.7", "2",
+	                     NULL, err, sizeof(err)),
 	    GW_OK);
 	assert_string_equal(cfg.base, "https://relay.example.com/sms");
 	assert_int_equal(cfg.n_trusted, 4);
@@ -127,7 +127,8 @@ static void
 test_public_url_trusts(void **state)
 {
 	(void) state;
-	setup(NULL, "127.0.0.1, 10.1.0.0/16, ::1, fd00:1::/32, ::ffff:172.16.0.0/108",
+	setup(NULL,
+	    "127.0.0.1, 10.1.0.0/16, ::1, fd00:1::/32, ::ffff:172.16.0.0/108",
 	    NULL);
 	assert_true(hb_urlcfg_trusts(&cfg, "127.0.0.1"));
 	assert_false(hb_urlcfg_trusts(&cfg, "127.0.0.2"));
@@ -161,15 +162,15 @@ test_public_url_base(void **state)
 	(void) state;
 	/* the base wins over everything, its prefix kept */
 	setup("https://relay.example.com/edge/", "127.0.0.1", NULL);
-	EXPECT_URL("https://relay.example.com/edge" PATH "?" QUERY,
-	    "127.0.0.1", "Host", "10.0.0.5:8080", "X-Forwarded-Host",
-	    "evil.example", "X-Forwarded-Proto", "http", NULL);
+	EXPECT_URL("https://relay.example.com/edge" PATH "?" QUERY, "127.0.0.1",
+	    "Host", "10.0.0.5:8080", "X-Forwarded-Host", "evil.example",
+	    "X-Forwarded-Proto", "http", NULL);
 	setup("http://relay.example.com:8443", NULL, NULL);
-	EXPECT_URL("http://relay.example.com:8443" PATH "?" QUERY, "1.2.3.4",
-	    NULL);
+	EXPECT_URL(
+	    "http://relay.example.com:8443" PATH "?" QUERY, "1.2.3.4", NULL);
 	char out[HB_PUBLIC_URL_MAX + 1];
-	assert_int_equal(url_of("1.2.3.4", NULL, out, sizeof(out), NULL),
-	    GW_OK);
+	assert_int_equal(
+	    url_of("1.2.3.4", NULL, out, sizeof(out), NULL), GW_OK);
 	assert_string_equal(out, "http://relay.example.com:8443" PATH);
 	/* "?" with nothing after it is kept: it was signed that way */
 	assert_int_equal(url_of("1.2.3.4", "", out, sizeof(out), NULL), GW_OK);
@@ -183,20 +184,19 @@ test_public_url_direct(void **state)
 	setup(NULL, NULL, NULL);
 	EXPECT_URL("http://relay.example.com" PATH "?" QUERY, "203.0.113.9",
 	    "Host", "relay.example.com", NULL);
-	EXPECT_URL("http://127.0.0.1:8080" PATH "?" QUERY, "203.0.113.9",
-	    NULL);
+	EXPECT_URL("http://127.0.0.1:8080" PATH "?" QUERY, "203.0.113.9", NULL);
 	EXPECT_URL("http://[::1]:9000" PATH "?" QUERY, "::1", "Host",
 	    "[::1]:9000", NULL);
 	/* the default port is left out; another one kept */
 	EXPECT_URL("http://relay.example.com" PATH "?" QUERY, "203.0.113.9",
 	    "host", "relay.example.com:80", NULL);
-	EXPECT_URL("http://relay.example.com:443" PATH "?" QUERY,
-	    "203.0.113.9", "Host", "relay.example.com:443", NULL);
+	EXPECT_URL("http://relay.example.com:443" PATH "?" QUERY, "203.0.113.9",
+	    "Host", "relay.example.com:443", NULL);
 	/* untrusted peer: forwarded headers are ignored entirely */
 	EXPECT_URL("http://10.0.0.5:8080" PATH "?" QUERY, "127.0.0.1", "Host",
-	    "10.0.0.5:8080", "X-Forwarded-Proto", "https",
-	    "X-Forwarded-Host", "relay.example.com", "X-Forwarded-Port",
-	    "8443", "X-Forwarded-Prefix", "/edge", NULL);
+	    "10.0.0.5:8080", "X-Forwarded-Proto", "https", "X-Forwarded-Host",
+	    "relay.example.com", "X-Forwarded-Port", "8443",
+	    "X-Forwarded-Prefix", "/edge", NULL);
 	/* ... even when malformed */
 	EXPECT_URL("http://10.0.0.5:8080" PATH "?" QUERY, "127.0.0.1", "Host",
 	    "10.0.0.5:8080", "X-Forwarded-Proto", "gopher\r\nX: y",
@@ -212,39 +212,39 @@ test_public_url_trusted(void **state)
 	    "Host", "10.0.0.5:8080", "X-Forwarded-Proto", "https",
 	    "X-Forwarded-Host", "relay.example.com", NULL);
 	EXPECT_URL("https://relay.example.com" PATH "?" QUERY, "::1", "Host",
-	    "10.0.0.5:8080", "X-Forwarded-Proto", "HTTPS",
-	    "X-Forwarded-Host", "relay.example.com", NULL);
+	    "10.0.0.5:8080", "X-Forwarded-Proto", "HTTPS", "X-Forwarded-Host",
+	    "relay.example.com", NULL);
 	/* missing headers: what the request itself says */
 	EXPECT_URL("http://10.0.0.5:8080" PATH "?" QUERY, "127.0.0.1", "Host",
 	    "10.0.0.5:8080", NULL);
-	EXPECT_URL("https://10.0.0.5:8080" PATH "?" QUERY, "127.0.0.1",
-	    "Host", "10.0.0.5:8080", "X-Forwarded-Proto", "https", NULL);
+	EXPECT_URL("https://10.0.0.5:8080" PATH "?" QUERY, "127.0.0.1", "Host",
+	    "10.0.0.5:8080", "X-Forwarded-Proto", "https", NULL);
 	EXPECT_URL("http://relay.example.com" PATH "?" QUERY, "127.0.0.1",
 	    "X-Forwarded-Host", "relay.example.com", NULL);
 	EXPECT_URL("http://127.0.0.1:8080" PATH "?" QUERY, "127.0.0.1", NULL);
 	/* empty values count as absent */
 	EXPECT_URL("http://10.0.0.5:8080" PATH "?" QUERY, "127.0.0.1", "Host",
-	    "10.0.0.5:8080", "X-Forwarded-Proto", "", "X-Forwarded-Host",
-	    " ", NULL);
+	    "10.0.0.5:8080", "X-Forwarded-Proto", "", "X-Forwarded-Host", " ",
+	    NULL);
 	/* port: X-Forwarded-Port replaces the host's; the default drops */
-	EXPECT_URL("https://relay.example.com:8443" PATH "?" QUERY,
-	    "127.0.0.1", "Host", "10.0.0.5:8080", "X-Forwarded-Proto",
-	    "https", "X-Forwarded-Host", "relay.example.com:9999",
-	    "X-Forwarded-Port", "8443", NULL);
+	EXPECT_URL("https://relay.example.com:8443" PATH "?" QUERY, "127.0.0.1",
+	    "Host", "10.0.0.5:8080", "X-Forwarded-Proto", "https",
+	    "X-Forwarded-Host", "relay.example.com:9999", "X-Forwarded-Port",
+	    "8443", NULL);
 	EXPECT_URL("https://relay.example.com" PATH "?" QUERY, "127.0.0.1",
 	    "X-Forwarded-Proto", "https", "X-Forwarded-Host",
 	    "relay.example.com", "X-Forwarded-Port", "443", NULL);
-	EXPECT_URL("https://relay.example.com:8443" PATH "?" QUERY,
-	    "127.0.0.1", "X-Forwarded-Proto", "https", "X-Forwarded-Host",
+	EXPECT_URL("https://relay.example.com:8443" PATH "?" QUERY, "127.0.0.1",
+	    "X-Forwarded-Proto", "https", "X-Forwarded-Host",
 	    "relay.example.com:8443", NULL);
 	EXPECT_URL("http://10.0.0.5:81" PATH "?" QUERY, "127.0.0.1", "Host",
 	    "10.0.0.5:8080", "X-Forwarded-Port", "81", NULL);
 	EXPECT_URL("https://[2001:db8::1]:8443" PATH "?" QUERY, "127.0.0.1",
-	    "X-Forwarded-Proto", "https", "X-Forwarded-Host",
-	    "[2001:db8::1]", "X-Forwarded-Port", "8443", NULL);
+	    "X-Forwarded-Proto", "https", "X-Forwarded-Host", "[2001:db8::1]",
+	    "X-Forwarded-Port", "8443", NULL);
 	/* prefix: the proxy's mount point, a trailing '/' dropped */
-	EXPECT_URL("https://relay.example.com/edge" PATH "?" QUERY,
-	    "127.0.0.1", "X-Forwarded-Proto", "https", "X-Forwarded-Host",
+	EXPECT_URL("https://relay.example.com/edge" PATH "?" QUERY, "127.0.0.1",
+	    "X-Forwarded-Proto", "https", "X-Forwarded-Host",
 	    "relay.example.com", "X-Forwarded-Prefix", "/edge/", NULL);
 	EXPECT_URL("https://relay.example.com" PATH "?" QUERY, "127.0.0.1",
 	    "X-Forwarded-Proto", "https", "X-Forwarded-Host",
@@ -267,10 +267,9 @@ test_public_url_hops(void **state)
 	    "X-Forwarded-Host", "relay.example.com", NULL);
 	/* two hops: the second from the right */
 	setup(NULL, "127.0.0.1", "2");
-	EXPECT_URL("https://relay.example.com/edge" PATH "?" QUERY,
-	    "127.0.0.1", "Host", "10.0.0.5:8080", "X-Forwarded-Proto",
-	    "http,https,http", "X-Forwarded-Host",
-	    "evil.example,relay.example.com, inner.local",
+	EXPECT_URL("https://relay.example.com/edge" PATH "?" QUERY, "127.0.0.1",
+	    "Host", "10.0.0.5:8080", "X-Forwarded-Proto", "http,https,http",
+	    "X-Forwarded-Host", "evil.example,relay.example.com, inner.local",
 	    "X-Forwarded-Prefix", "/edge, /inner", NULL);
 	/* fewer values than hops: that header is ignored */
 	EXPECT_URL("https://10.0.0.5:8080" PATH "?" QUERY, "127.0.0.1", "Host",
@@ -281,8 +280,8 @@ test_public_url_hops(void **state)
 	/* a header split over two lines still counts both values */
 	EXPECT_URL("https://relay.example.com" PATH "?" QUERY, "127.0.0.1",
 	    "X-Forwarded-Proto", "https", "X-Forwarded-Proto", "http",
-	    "X-Forwarded-Host", "relay.example.com",
-	    "X-Forwarded-Host", "inner.local", NULL);
+	    "X-Forwarded-Host", "relay.example.com", "X-Forwarded-Host",
+	    "inner.local", NULL);
 }
 
 static void
@@ -293,8 +292,8 @@ test_public_url_injection(void **state)
 	/* several Host lines: ambiguous, refused (trusted or not) */
 	EXPECT_BAD("Host:", "127.0.0.1", "Host", "relay.example.com", "Host",
 	    "evil.example", NULL);
-	EXPECT_BAD("Host:", "203.0.113.9", "Host", "relay.example.com",
-	    "Host", "evil.example", NULL);
+	EXPECT_BAD("Host:", "203.0.113.9", "Host", "relay.example.com", "Host",
+	    "evil.example", NULL);
 	/* hosts that are not hosts */
 	static const char *hosts[] = { "relay.example.com\r\nX-Evil: 1",
 		"relay.example.com/evil", "relay.example.com?x=1",
@@ -316,8 +315,8 @@ test_public_url_injection(void **state)
 	    "https\n", NULL);
 	EXPECT_BAD("X-Forwarded-Port:", "127.0.0.1", "X-Forwarded-Port",
 	    "80 80", NULL);
-	EXPECT_BAD("X-Forwarded-Port:", "127.0.0.1", "X-Forwarded-Port",
-	    "-1", NULL);
+	EXPECT_BAD(
+	    "X-Forwarded-Port:", "127.0.0.1", "X-Forwarded-Port", "-1", NULL);
 	EXPECT_BAD("X-Forwarded-Prefix:", "127.0.0.1", "X-Forwarded-Prefix",
 	    "edge", NULL);
 	EXPECT_BAD("X-Forwarded-Prefix:", "127.0.0.1", "X-Forwarded-Prefix",
@@ -338,8 +337,8 @@ test_public_url_injection(void **state)
 	assert_int_equal(
 	    url_of("1.2.3.4", "a=1\r\nX: y", out, sizeof(out), NULL),
 	    GW_EINVAL);
-	assert_int_equal(url_of("1.2.3.4", "a=1#f", out, sizeof(out), NULL),
-	    GW_EINVAL);
+	assert_int_equal(
+	    url_of("1.2.3.4", "a=1#f", out, sizeof(out), NULL), GW_EINVAL);
 }
 
 static void
@@ -353,14 +352,13 @@ test_public_url_sizes(void **state)
 	setup(NULL, NULL, NULL);
 	memset(q, 'a', sizeof(q) - 1);
 	q[sizeof(q) - 1] = '\0';
-	assert_int_equal(url_of("1.2.3.4", q, out, sizeof(out), NULL),
-	    GW_ETOOBIG);
-	q[HB_PUBLIC_URL_MAX - strlen("http://127.0.0.1:8080" PATH "?")] =
-	    '\0';
+	assert_int_equal(
+	    url_of("1.2.3.4", q, out, sizeof(out), NULL), GW_ETOOBIG);
+	q[HB_PUBLIC_URL_MAX - strlen("http://127.0.0.1:8080" PATH "?")] = '\0';
 	assert_int_equal(url_of("1.2.3.4", q, out, sizeof(out), NULL), GW_OK);
 	assert_int_equal(strlen(out), HB_PUBLIC_URL_MAX);
-	assert_int_equal(url_of("1.2.3.4", QUERY, small, sizeof(small), NULL),
-	    GW_ETOOBIG);
+	assert_int_equal(
+	    url_of("1.2.3.4", QUERY, small, sizeof(small), NULL), GW_ETOOBIG);
 	memset(host, 'h', sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
 	EXPECT_BAD("Host:", "1.2.3.4", "Host", host, NULL);

@@ -77,8 +77,8 @@ struct hb_urlreq {
  * naming the bad setting.
  */
 int hb_urlcfg_init(struct hb_urlcfg *c, const char *public_url,
-    const char *trusted, const char *hops, const char *fallback_host,
-    char *err, size_t errlen);
+    const char *trusted, const char *hops, const char *fallback_host, char *err,
+    size_t errlen);
 
 /* hb_urlcfg_trusts tells whether peer (an IP address as text; IPv6 may
  * carry brackets or a %zone; IPv4-mapped IPv6 matches IPv4 entries) is a

@@ -137,6 +137,41 @@ collect_free(struct collect *c)
 	free(c->items);
 }
 
+/* view_fn writes the wire view of a stored record into view. */
+typedef void (*view_fn)(const void *record, void *view);
+
+/* reply_views answers with out, a list message whose only field is a
+ * repeated message: the view of every collected record, made by view in
+ * view_size bytes each. Frees c. */
+static void
+reply_views(struct gw_call *call, struct collect *c, size_t view_size,
+    view_fn view, ProtobufCMessage *out, ProtobufCClosure done)
+{
+	const ProtobufCFieldDescriptor *f = &out->descriptor->fields[0];
+	char                           *views;
+	void                          **ptrs;
+
+	GW_ASSERT(out->descriptor->n_fields == 1 &&
+	    f->label == PROTOBUF_C_LABEL_REPEATED &&
+	    f->type == PROTOBUF_C_TYPE_MESSAGE);
+	views = calloc(c->n + 1, view_size);
+	ptrs  = calloc(c->n + 1, sizeof(*ptrs));
+	if (views == NULL || ptrs == NULL) {
+		gw_call_fail(call, GW_ENOMEM, "out of memory");
+	} else {
+		for (size_t i = 0; i < c->n; i++) {
+			ptrs[i] = views + i * view_size;
+			view(c->items[i], ptrs[i]);
+		}
+		*(size_t *) ((char *) out + f->quantifier_offset) = c->n;
+		*(void ***) ((char *) out + f->offset)            = ptrs;
+		done(out, call);
+	}
+	free(views);
+	free(ptrs);
+	collect_free(c);
+}
+
 /* scan_all collects every record of db; on failure the call fails. */
 static int
 scan_all(struct gw_core *core, struct gw_call *call, enum gw_db db,
@@ -180,8 +215,11 @@ get_one(struct gw_core *core, struct gw_call *call, enum gw_db db,
 /* ---- clients --------------------------------------------------------- */
 
 static void
-client_view(const Relay__V1__ClientRecord *r, Relay__V1__Client *v)
+client_view(const void *record, void *view)
 {
+	const Relay__V1__ClientRecord *r = record;
+	Relay__V1__Client             *v = view;
+
 	relay__v1__client__init(v);
 	v->id                  = r->id;
 	v->name                = r->name;
@@ -264,27 +302,11 @@ admin_list_clients(Relay__V1__Admin_Service *svc, const Relay__V1__Empty *req,
 {
 	struct collect        c = { .desc = &relay__v1__client_record__descriptor };
 	Relay__V1__ClientList out = RELAY__V1__CLIENT_LIST__INIT;
-	Relay__V1__Client    *views, **ptrs;
 
 	(void) req;
-	if (scan_all(CORE(svc), arg, GW_DB_CLIENTS, &c) != GW_OK)
-		return;
-	views = calloc(c.n + 1, sizeof(*views));
-	ptrs  = calloc(c.n + 1, sizeof(*ptrs));
-	if (views == NULL || ptrs == NULL) {
-		gw_call_fail(arg, GW_ENOMEM, "out of memory");
-	} else {
-		for (size_t i = 0; i < c.n; i++) {
-			client_view((void *) c.items[i], &views[i]);
-			ptrs[i] = &views[i];
-		}
-		out.n_clients = c.n;
-		out.clients   = ptrs;
-		done(&out, arg);
-	}
-	free(views);
-	free(ptrs);
-	collect_free(&c);
+	if (scan_all(CORE(svc), arg, GW_DB_CLIENTS, &c) == GW_OK)
+		reply_views(arg, &c, sizeof(Relay__V1__Client),
+		    client_view, &out.base, (ProtobufCClosure) done);
 }
 
 static int
@@ -533,8 +555,11 @@ admin_list_ledger(Relay__V1__Admin_Service *svc,
 /* ---- API keys -------------------------------------------------------- */
 
 static void
-key_view(const Relay__V1__ApiKeyRecord *r, Relay__V1__ApiKey *v)
+key_view(const void *record, void *view)
 {
+	const Relay__V1__ApiKeyRecord *r = record;
+	Relay__V1__ApiKey             *v = view;
+
 	relay__v1__api_key__init(v);
 	v->id              = r->id;
 	v->client_id       = r->client_id;
@@ -627,26 +652,10 @@ admin_list_keys(Relay__V1__Admin_Service *svc,
 		.keep_arg = &cid,
 	};
 	Relay__V1__KeyList out = RELAY__V1__KEY_LIST__INIT;
-	Relay__V1__ApiKey *views, **ptrs;
 
-	if (scan_all(CORE(svc), arg, GW_DB_API_KEYS, &c) != GW_OK)
-		return;
-	views = calloc(c.n + 1, sizeof(*views));
-	ptrs  = calloc(c.n + 1, sizeof(*ptrs));
-	if (views == NULL || ptrs == NULL) {
-		gw_call_fail(arg, GW_ENOMEM, "out of memory");
-	} else {
-		for (size_t i = 0; i < c.n; i++) {
-			key_view((void *) c.items[i], &views[i]);
-			ptrs[i] = &views[i];
-		}
-		out.n_keys = c.n;
-		out.keys   = ptrs;
-		done(&out, arg);
-	}
-	free(views);
-	free(ptrs);
-	collect_free(&c);
+	if (scan_all(CORE(svc), arg, GW_DB_API_KEYS, &c) == GW_OK)
+		reply_views(arg, &c, sizeof(Relay__V1__ApiKey),
+		    key_view, &out.base, (ProtobufCClosure) done);
 }
 
 struct revoke_key {
@@ -700,8 +709,11 @@ admin_revoke_key(Relay__V1__Admin_Service *svc, const Relay__V1__IdRequest *req,
 /* ---- provider accounts ----------------------------------------------- */
 
 static void
-account_view(const Relay__V1__AccountRecord *r, Relay__V1__Account *v)
+account_view(const void *record, void *view)
 {
+	const Relay__V1__AccountRecord *r = record;
+	Relay__V1__Account             *v = view;
+
 	relay__v1__account__init(v);
 	v->id              = r->id;
 	v->kind            = r->kind;
@@ -879,27 +891,11 @@ admin_list_accounts(Relay__V1__Admin_Service *svc, const Relay__V1__Empty *req,
 {
 	struct collect         c = { .desc = &relay__v1__account_record__descriptor };
 	Relay__V1__AccountList out = RELAY__V1__ACCOUNT_LIST__INIT;
-	Relay__V1__Account    *views, **ptrs;
 
 	(void) req;
-	if (scan_all(CORE(svc), arg, GW_DB_ACCOUNTS, &c) != GW_OK)
-		return;
-	views = calloc(c.n + 1, sizeof(*views));
-	ptrs  = calloc(c.n + 1, sizeof(*ptrs));
-	if (views == NULL || ptrs == NULL) {
-		gw_call_fail(arg, GW_ENOMEM, "out of memory");
-	} else {
-		for (size_t i = 0; i < c.n; i++) {
-			account_view((void *) c.items[i], &views[i]);
-			ptrs[i] = &views[i];
-		}
-		out.n_accounts = c.n;
-		out.accounts   = ptrs;
-		done(&out, arg);
-	}
-	free(views);
-	free(ptrs);
-	collect_free(&c);
+	if (scan_all(CORE(svc), arg, GW_DB_ACCOUNTS, &c) == GW_OK)
+		reply_views(arg, &c, sizeof(Relay__V1__Account),
+		    account_view, &out.base, (ProtobufCClosure) done);
 }
 
 static void

@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,8 @@ struct hb_server {
 	struct rpc_client *rpc;    /* shared by every worker */
 	struct rpc_client *health; /* short timeout, so /healthz answers fast */
 	int                port;
-	struct hb_urlcfg   url; /* webhooks' public URL rules */
+	struct hb_urlcfg   url;       /* webhooks' public URL rules */
+	atomic_bool        url_ready; /* url complete: the port is known */
 };
 
 /* One request in flight, on its worker's stack. */
@@ -725,6 +727,10 @@ route_twilio(struct req *r, bool inbound)
 		    "application/json (UTF-8)");
 		return;
 	}
+	if (!atomic_load_explicit(&r->s->url_ready, memory_order_acquire)) {
+		respond_error(r, 503, "unavailable", "starting up");
+		return;
+	}
 	if (read_body(r, &len) != 0 || public_url(r, url, sizeof(url)) != 0)
 		return;
 	if (!twilio_signature(r, sig, sizeof(sig))) {
@@ -1031,8 +1037,11 @@ hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 	}
 	n = mg_get_server_ports(s->mg, 4, ports);
 	s->port = n > 0 ? ports[0].port : 0;
+	/* the port bound is known only now that workers may be running:
+	 * they read url only once url_ready says it is complete */
 	listen_host(cfg->listen, s->port, s->url.fallback_host,
 	    sizeof(s->url.fallback_host));
+	atomic_store_explicit(&s->url_ready, true, memory_order_release);
 	*out = s;
 	return GW_OK;
 fail:

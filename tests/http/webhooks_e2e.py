@@ -19,7 +19,8 @@ every forwarded event carries a valid X-Relay-Signature and reaches a
 receiver that fails for a few seconds, exactly once per event id;
 inbound with auto-reply (TwiML, XML-escaped), unknown number, forwarding
 and replay; trusted vs untrusted proxy; forged, tampered, replayed and
-oversized requests; 405/415; every answer against openapi.json.
+oversized requests; 405/415; relayd unreachable -> 503; every answer
+against openapi.json.
 Exit 0 when every check passed, 1 otherwise.
 """
 import base64
@@ -289,6 +290,7 @@ def run(st, up, rx):
     inbound(st, rx, proxied, plain, cid)
     limits(proxied, sids)
 
+    relayd_down(st, proxied, sids)
     H.check_openapi(spec)
     log = st.log("proxied") + st.log("plain") + st.log("based")
     ok(TOKEN not in log and TOKEN not in st.log("relayd") and
@@ -547,6 +549,20 @@ def inbound(st, rx, proxied, plain, cid):
     ok(s == 403, "forged inbound -> 403")
     s, _, _ = post_hook(plain, path, params, PUBLIC + path, headers=PROXY)
     ok(s == 403, "inbound via an untrusted proxy -> 403")
+
+
+def relayd_down(st, port, sids):
+    """relayd unreachable: 503, so that Twilio retries (after the RPC
+    timeout, 10 s)."""
+    print("# relayd down")
+    st.relayd.send_signal(signal.SIGKILL)
+    st.relayd.wait()
+    st.procs.remove(st.relayd)
+    path = "/relay/twilio/status?relay_sid=" + sids[0]
+    s, _, doc = post_hook(port, path, status_params("SMup0", "delivered"),
+                          PUBLIC + path, headers=PROXY)
+    ok(s == 503 and doc["error"]["code"] == "unavailable",
+       "relayd unreachable -> 503 (%s)" % s)
 
 
 def limits(port, sids):

@@ -1,12 +1,13 @@
 /*
- * scr_tns.c - the pool of virtual numbers (TNs) used for proxy sessions:
- * add, remove, and who each is assigned to.
+ * scr_tns.c - the pool of virtual numbers (TNs): add, remove, assign to
+ * a client (and the account whose token checks its webhooks), and the
+ * auto-reply answered to inbound messages.
  *
- * Assigning a TN to a client and listing a TN's sessions need RPCs the
- * Admin service does not have yet; the screen says so where they belong
- * rather than hiding the columns.
+ * Listing a TN's proxy sessions needs a sessions RPC relayd does not have
+ * yet; the screen says so where it belongs rather than hiding the column.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gw/err.h"
@@ -15,9 +16,9 @@
 static const struct tui_col cols[] = {
 	{ "Number", 16, 0 },
 	{ "Client", 8, TUI_COL_RIGHT },
-	{ "State", 10, 0 },
+	{ "Account", 8, TUI_COL_RIGHT },
 	{ "Added", 16, 0 },
-	{ "Sessions", 0, 0 },
+	{ "Auto-reply", 0, 0 },
 };
 
 static struct tui_table   tns;
@@ -56,15 +57,20 @@ tns_load(struct tui_app *app)
 	tui_table_clear(&tns);
 	for (size_t i = 0; i < list->n_tns; i++) {
 		const Relay__V1__Tn *t = list->tns[i];
-		char                 cl[24], ad[32];
-		const char          *cells[5] = { t->number, cl,
-                        t->client_id != 0 ? "assigned" : "free", ad, "n/a" };
+		char                 cl[24], ac[24], ad[32];
+		const char          *cells[5] = { t->number, cl, ac, ad,
+                        t->auto_reply[0] != '\0' ? t->auto_reply : "-" };
 
 		if (t->client_id != 0)
 			snprintf(cl, sizeof(cl), "#%llu",
 			    (unsigned long long) t->client_id);
 		else
-			snprintf(cl, sizeof(cl), "-");
+			snprintf(cl, sizeof(cl), "free");
+		if (t->account_id != 0)
+			snprintf(ac, sizeof(ac), "#%llu",
+			    (unsigned long long) t->account_id);
+		else
+			snprintf(ac, sizeof(ac), "-");
 		tui_fmt_time(t->created_unix_ms, ad, sizeof(ad));
 		/* row ids index the reply: numbers are not ids */
 		tui_table_add(&tns, i + 1, cells);
@@ -135,6 +141,90 @@ remove_tn(struct tui_app *app, const Relay__V1__Tn *t)
 	tui_reload(app);
 }
 
+/* assign_tn asks for a client (and optionally an account) for t, or with
+ * unassign set clears t's client. */
+static void
+assign_tn(struct tui_app *app, const Relay__V1__Tn *t, bool unassign)
+{
+	struct tui_field f[] = {
+		{ .label = "Client ID", .kind = TUI_F_ID, .required = true },
+		{ .label = "Account ID (empty: by AccountSid)",
+		    .kind = TUI_F_ID },
+	};
+	char num[32], title[80], err[300] = "";
+
+	snprintf(num, sizeof(num), "%s", t->number);
+	for (;;) {
+		Relay__V1__AssignTnRequest req =
+		    RELAY__V1__ASSIGN_TN_REQUEST__INIT;
+		Relay__V1__Tn *out;
+
+		req.number = num;
+		if (unassign) {
+			snprintf(title, sizeof(title),
+			    "Unassign %s from client #%llu?", num,
+			    (unsigned long long) t->client_id);
+			if (!tui_confirm(app, "Unassign TN", title))
+				return;
+		} else {
+			snprintf(title, sizeof(title), "Assign %s", num);
+			if (!tui_form_run(app, title, f, 2, err))
+				return;
+			req.client_id = strtoull(f[0].value, NULL, 10);
+			if (f[1].value[0] != '\0')
+				req.account_id = strtoull(f[1].value, NULL, 10);
+		}
+		if (tui_call(app, "assign TN", "AssignTn", &req.base,
+		        (ProtobufCMessage **) &out) == GW_OK) {
+			if (unassign)
+				tui_status(app, TUI_OK, "%s is free", num);
+			else
+				tui_status(app, TUI_OK,
+				    "%s assigned to client #%llu", num,
+				    (unsigned long long) out->client_id);
+			tui_free(out);
+			tui_reload(app);
+			return;
+		}
+		if (unassign)
+			return; /* the status line has relayd's error */
+		snprintf(err, sizeof(err), "%s", app->last.message);
+	}
+}
+
+/* auto_reply sets or clears the text answered to t's inbound messages. */
+static void
+auto_reply(struct tui_app *app, const Relay__V1__Tn *t)
+{
+	struct tui_field f[] = {
+		{ .label = "Reply (empty: none)", .kind = TUI_F_TEXT },
+	};
+	char num[32], title[80], err[300] = "";
+
+	snprintf(num, sizeof(num), "%s", t->number);
+	snprintf(f[0].value, sizeof(f[0].value), "%s", t->auto_reply);
+	snprintf(title, sizeof(title), "Auto-reply of %s", num);
+	for (;;) {
+		Relay__V1__SetTnAutoReplyRequest req =
+		    RELAY__V1__SET_TN_AUTO_REPLY_REQUEST__INIT;
+		Relay__V1__Tn *out;
+
+		if (!tui_form_run(app, title, f, 1, err))
+			return;
+		req.number = num;
+		req.text   = f[0].value;
+		if (tui_call(app, "set auto-reply", "SetTnAutoReply", &req.base,
+		        (ProtobufCMessage **) &out) == GW_OK) {
+			tui_status(app, TUI_OK, "%s: auto-reply %s", num,
+			    out->auto_reply[0] != '\0' ? "set" : "cleared");
+			tui_free(out);
+			tui_reload(app);
+			return;
+		}
+		snprintf(err, sizeof(err), "%s", app->last.message);
+	}
+}
+
 static bool
 tns_key(struct tui_app *app, int ch)
 {
@@ -151,9 +241,19 @@ tns_key(struct tui_app *app, int ch)
 			remove_tn(app, t);
 		return true;
 	case 'A':
-		tui_status(app, TUI_INFO,
-		    "assigning a TN needs an AssignTn "
-		    "RPC (not yet in relayd)");
+		if (t != NULL)
+			assign_tn(app, t, false);
+		return true;
+	case 'U':
+		if (t != NULL && t->client_id != 0)
+			assign_tn(app, t, true);
+		else if (t != NULL)
+			tui_status(app, TUI_INFO, "%s is not assigned",
+			    t->number);
+		return true;
+	case 'R':
+		if (t != NULL)
+			auto_reply(app, t);
 		return true;
 	case '\r':
 	case '\n':
@@ -172,7 +272,7 @@ tns_key(struct tui_app *app, int ch)
 const struct tui_screen tui_scr_tns = {
 	.name = "tns",
 	.title = "TNs",
-	.legend = "a Add|d Remove|A Assign|Enter Sessions",
+	.legend = "a Add|d Remove|A Assign|U Unassign|R Auto-reply",
 	.table = &tns,
 	.load = tns_load,
 	.key = tns_key,

@@ -419,6 +419,31 @@ def run(e):
     check(any(x["number"] == "+14155550199" for x in e.ctl("tn", "list")),
           "TN not in the pool")
 
+    step("assign the TN to the client and account, set its auto-reply")
+    e.keys("A")
+    e.wait(r"Assign \+14155550199")
+    e.type(str(cid))
+    e.keys("Tab")
+    e.type(str(aid))
+    e.keys("Enter")
+    e.wait(r"\+14155550199 assigned to client #%d" % cid)
+    e.keys("R")
+    e.wait(r"Auto-reply of \+14155550199")
+    e.type("Thanks & bye")
+    e.keys("Enter")
+    e.wait(r"auto-reply set")
+    tn = [x for x in e.ctl("tn", "list") if x["number"] == "+14155550199"]
+    check(tn and tn[0]["client_id"] == cid and tn[0]["account_id"] == aid
+          and tn[0]["auto_reply"] == "Thanks & bye",
+          "TN assignment or auto-reply not stored: %r" % tn)
+    e.wait(r"\+14155550199 +#%d +#%d .*Thanks & bye" % (cid, aid))
+    e.keys("U")
+    e.wait(r"Unassign \+14155550199 from client #%d" % cid)
+    e.keys("y")
+    e.wait(r"\+14155550199 is free")
+    tn = [x for x in e.ctl("tn", "list") if x["number"] == "+14155550199"]
+    check(tn and tn[0]["client_id"] == 0, "TN still assigned: %r" % tn)
+
     step("edit the account: the token stays unless typed")
     e.keys("4")
     e.wait(r"Provider accounts \(1\)")

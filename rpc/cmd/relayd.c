@@ -42,7 +42,8 @@ usage(FILE *f)
 	    "  --workers N      RPC worker threads        default 64\n"
 	    "  --public-url URL public base URL of relay-http, for provider "
 	    "callbacks\n"
-	    "                   env RELAY_PUBLIC_URL; default: no callbacks\n"
+	    "                   env RELAY_PUBLIC_URL; default http:// + relay-http's\n"
+	    "                   listen address (RELAY_HTTP_LISTEN, 127.0.0.1:8080)\n"
 	    "  --retry-deadline S  give up (and refund) a message still failing "
 	    "after S\n"
 	    "                   seconds; env RELAY_RETRY_DEADLINE, default 3600\n"
@@ -85,6 +86,7 @@ main(int argc, char **argv)
 	const char              *state_dir = getenv("RELAY_STATE_DIR");
 	const char              *url_flag  = NULL;
 	const char              *public_url = getenv("RELAY_PUBLIC_URL");
+	char                     default_public[300];
 	const char              *deadline   = getenv("RELAY_RETRY_DEADLINE");
 	const char              *give_up    = getenv("RELAY_EVENT_GIVE_UP");
 	struct gw_forwarder_config fcfg = { 0 };
@@ -190,6 +192,16 @@ main(int argc, char **argv)
 		return 1;
 	}
 	dcfg.state_dir  = state_dir;
+	/* DESIGN's default: relay-http's own address, so that callbacks
+	 * reach the local bridge on the embedded defaults */
+	if (public_url == NULL || public_url[0] == '\0') {
+		const char *listen = getenv("RELAY_HTTP_LISTEN");
+
+		snprintf(default_public, sizeof(default_public), "http://%s",
+		    listen != NULL && listen[0] != '\0' ? listen
+							: "127.0.0.1:8080");
+		public_url = default_public;
+	}
 	dcfg.public_url = public_url;
 	if ((rc = gw_dispatcher_start(core, &dcfg, &disp)) != GW_OK) {
 		gw_error("relayd", "cannot start the dispatcher: %s",
@@ -206,9 +218,7 @@ main(int argc, char **argv)
 		gw_core_close(core);
 		return 1;
 	}
-	if (public_url == NULL || public_url[0] == '\0')
-		gw_warn("relayd", "no --public-url: providers get no status "
-				  "callback URL");
+	gw_info("relayd", "providers are given callbacks under %s", public_url);
 	scfg.url = url;
 	if ((rc = rpc_server_start(core, &scfg, &srv)) != GW_OK) {
 		gw_error("relayd", "cannot serve %s: %s", url, gw_strerror(rc));

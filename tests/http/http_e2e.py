@@ -566,9 +566,10 @@ def concurrency(st, port):
        "balance %s, ledger sum %s" % (bal, total))
 
 
-def stream(port, n, conns, key, tag, idem=True):
+def stream(port, n, conns, key, tag, idem=True, done=None):
     """n POSTs (each with its own Idempotency-Key when idem) from conns
-    threads one after another; returns [(status, doc, body, finished_at)]."""
+    threads one after another; returns [(status, doc, body, finished_at)].
+    done, if given, is a list whose length counts the answers so far."""
     out = [None] * n
     nxt = iter(range(n))
     lock = threading.Lock()
@@ -590,6 +591,8 @@ def stream(port, n, conns, key, tag, idem=True):
             except OSError as e:
                 s, doc = 0, str(e)
             out[i] = (s, doc, body, time.time())
+            if done is not None:
+                done.append(i)
 
     ts = [threading.Thread(target=worker) for _ in range(conns)]
     for t in ts:
@@ -611,12 +614,17 @@ def kill_burst(st, up, port, idem, tag):
     n = 1500
     result = {}
 
+    answered = []
+
     def load():
-        result["r"] = stream(port, n, 32, key, tag, idem)
+        result["r"] = stream(port, n, 32, key, tag, idem, answered)
 
     t = threading.Thread(target=load)
     t.start()
-    time.sleep(0.5)
+    # kill once about a fifth is answered, however fast this machine is
+    deadline = time.time() + 30
+    while len(answered) < n // 5 and time.time() < deadline:
+        time.sleep(0.005)
     killed_at = time.time()
     st.kill_relayd()
     time.sleep(0.3)

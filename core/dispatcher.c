@@ -253,8 +253,9 @@ twilio_request(struct gw_dispatcher *d, const Relay__V1__AccountRecord *acct,
 		/* relay_sid lets the callback find the message even when it
 		 * overtakes the answer that tells us Twilio's sid; it is
 		 * signed with the rest of the URL */
-		snprintf(cb, sizeof(cb), "%s" STATUS_PATH_TWILIO "?relay_sid=%s",
-		    d->public_url, m->sid);
+		snprintf(cb, sizeof(cb),
+		    "%s" STATUS_PATH_TWILIO "?relay_sid=%s", d->public_url,
+		    m->sid);
 		if ((rc = form_add(
 		         j->easy, &j->body, &n, "StatusCallback", cb)) != GW_OK)
 			return rc;
@@ -470,10 +471,11 @@ parse_flowroute(struct job *j, long http)
 
 /* job_finish classifies a finished transfer. */
 static void
-job_finish(struct job *j, CURLcode cc)
+job_finish(void *job, CURLcode cc)
 {
-	long       http = 0;
-	curl_off_t ra = 0;
+	struct job *j = job;
+	long        http = 0;
+	curl_off_t  ra = 0;
 
 	j->done = true;
 	if (cc != CURLE_OK) {
@@ -512,8 +514,8 @@ job_finish(struct job *j, CURLcode cc)
 static int64_t
 backoff_ms(const struct gw_dispatcher *d, uint32_t attempts, int64_t floor)
 {
-	return gw_backoff_ms(d->cfg.backoff_base_ms, d->cfg.backoff_max_ms,
-	    attempts, floor);
+	return gw_backoff_ms(
+	    d->cfg.backoff_base_ms, d->cfg.backoff_max_ms, attempts, floor);
 }
 
 struct apply {
@@ -737,9 +739,10 @@ fill_one(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 }
 
 static void
-fill(struct worker *w, int64_t now)
+fill(void *arg, int64_t now)
 {
-	struct fill f = { .w = w, .now = now };
+	struct worker *w = arg;
+	struct fill    f = { .w = w, .now = now };
 
 	w->next_due = 0;
 	if (w->n_jobs == w->d->cfg.max_in_flight)
@@ -752,8 +755,9 @@ fill(struct worker *w, int64_t now)
 
 /* settle writes the outcomes of every finished job, then forgets them. */
 static void
-settle(struct worker *w, int64_t now)
+settle(void *arg, int64_t now)
 {
+	struct worker        *w = arg;
 	struct gw_dispatcher *d = w->d;
 	struct job          **done = w->done;
 	struct apply          a = { .d = d, .jobs = done, .now = now };
@@ -816,48 +820,35 @@ settle(struct worker *w, int64_t now)
 	atomic_fetch_sub(&d->in_flight, a.n);
 }
 
-static void
-reap(struct worker *w)
+/* ---- the queue loop (gw_queue_run) ------------------------------- */
+
+static int64_t
+q_wait_ms(void *arg, int64_t now, int64_t wait)
 {
-	CURLMsg *msg;
-	int      left;
+	struct worker *w = arg;
 
-	while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
-		struct job *j = NULL;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(
-		    msg->easy_handle, CURLINFO_PRIVATE, (char **) &j);
-		if (j != NULL)
-			job_finish(j, msg->data.result);
-	}
+	if (w->next_due > 0 && w->next_due - now < wait)
+		wait = w->next_due - now > 0 ? w->next_due - now : 0;
+	for (size_t i = 0; i < w->n_jobs; i++)
+		if (w->jobs[i]->done)
+			wait = 0;
+	return wait;
 }
+
+static const struct gw_queue_ops queue_ops = {
+	.fill = fill,
+	.finish = job_finish,
+	.settle = settle,
+	.wait_ms = q_wait_ms,
+};
 
 static void *
 worker_main(void *arg)
 {
 	struct worker        *w = arg;
 	struct gw_dispatcher *d = w->d;
-	int                   running;
 
-	while (!atomic_load(&d->stopping)) {
-		int64_t now = gw_now_ms(), wait = d->cfg.poll_ms;
-
-		fill(w, now);
-		curl_multi_perform(w->multi, &running);
-		reap(w);
-		settle(w, gw_now_ms());
-		if (w->next_due > 0 && w->next_due - now < wait)
-			wait = w->next_due - now > 0 ? w->next_due - now : 0;
-		for (size_t i = 0; i < w->n_jobs; i++)
-			if (w->jobs[i]->done)
-				wait = 0;
-		curl_multi_poll(w->multi, NULL, 0, (int) wait, NULL);
-		curl_multi_perform(w->multi, &running);
-		reap(w);
-		settle(w, gw_now_ms());
-	}
+	gw_queue_run(w->multi, &d->stopping, d->cfg.poll_ms, &queue_ops, w);
 	/* abandon what is in flight: the outbox still has it */
 	for (size_t i = 0; i < w->n_jobs; i++) {
 		if (w->jobs[i]->easy != NULL)

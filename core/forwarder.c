@@ -224,10 +224,11 @@ fjob_start(struct fworker *w, const Relay__V1__WebhookEvent *ev,
 
 /* fjob_finish classifies a finished transfer. */
 static void
-fjob_finish(struct fjob *j, CURLcode cc)
+fjob_finish(void *job, CURLcode cc)
 {
-	long       http = 0;
-	curl_off_t ra = 0;
+	struct fjob *j = job;
+	long         http = 0;
+	curl_off_t   ra = 0;
 
 	if (cc != CURLE_OK) {
 		fjob_result(j, gw_curl_transient(cc) ? FOUT_RETRY : FOUT_DEAD,
@@ -418,9 +419,10 @@ ffill_one(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 }
 
 static void
-ffill(struct fworker *w, int64_t now)
+ffill(void *arg, int64_t now)
 {
-	struct ffill ff = { .w = w, .now = now };
+	struct fworker *w = arg;
+	struct ffill    ff = { .w = w, .now = now };
 
 	w->next_due = 0;
 	if (w->n_jobs == w->f->cfg.max_in_flight)
@@ -434,8 +436,9 @@ ffill(struct fworker *w, int64_t now)
 
 /* fsettle writes the outcomes of every finished job, then forgets them. */
 static void
-fsettle(struct fworker *w, int64_t now)
+fsettle(void *arg, int64_t now)
 {
+	struct fworker      *w = arg;
 	struct gw_forwarder *f = w->f;
 	struct fapply        a = { .jobs = w->done, .now = now };
 	size_t               keep = 0;
@@ -499,48 +502,35 @@ fsettle(struct fworker *w, int64_t now)
 	atomic_fetch_sub(&f->in_flight, a.n);
 }
 
-static void
-freap(struct fworker *w)
+/* ---- the queue loop (gw_queue_run) ------------------------------- */
+
+static int64_t
+q_wait_ms(void *arg, int64_t now, int64_t wait)
 {
-	CURLMsg *msg;
-	int      left;
+	struct fworker *w = arg;
 
-	while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
-		struct fjob *j = NULL;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(
-		    msg->easy_handle, CURLINFO_PRIVATE, (char **) &j);
-		if (j != NULL)
-			fjob_finish(j, msg->data.result);
-	}
+	if (w->next_due > 0 && w->next_due - now < wait)
+		wait = w->next_due - now > 0 ? w->next_due - now : 0;
+	for (size_t i = 0; i < w->n_jobs; i++)
+		if (w->jobs[i]->done)
+			wait = 0;
+	return wait;
 }
+
+static const struct gw_queue_ops queue_ops = {
+	.fill = ffill,
+	.finish = fjob_finish,
+	.settle = fsettle,
+	.wait_ms = q_wait_ms,
+};
 
 static void *
 fworker_main(void *arg)
 {
 	struct fworker      *w = arg;
 	struct gw_forwarder *f = w->f;
-	int                  running;
 
-	while (!atomic_load(&f->stopping)) {
-		int64_t now = gw_now_ms(), wait = f->cfg.poll_ms;
-
-		ffill(w, now);
-		curl_multi_perform(w->multi, &running);
-		freap(w);
-		fsettle(w, gw_now_ms());
-		if (w->next_due > 0 && w->next_due - now < wait)
-			wait = w->next_due - now > 0 ? w->next_due - now : 0;
-		for (size_t i = 0; i < w->n_jobs; i++)
-			if (w->jobs[i]->done)
-				wait = 0;
-		curl_multi_poll(w->multi, NULL, 0, (int) wait, NULL);
-		curl_multi_perform(w->multi, &running);
-		freap(w);
-		fsettle(w, gw_now_ms());
-	}
+	gw_queue_run(w->multi, &f->stopping, f->cfg.poll_ms, &queue_ops, w);
 	/* abandon what is in flight: the queue still has it */
 	for (size_t i = 0; i < w->n_jobs; i++) {
 		if (w->jobs[i]->easy != NULL)

@@ -2,6 +2,7 @@
  * queues (see retry_impl.h). */
 #include <sodium.h>
 
+#include "gw/clock.h"
 #include "retry_impl.h"
 
 int64_t
@@ -28,5 +29,45 @@ gw_curl_transient(CURLcode c)
 		return false;
 	default:
 		return true; /* timeouts, refused, resets, DNS, TLS... */
+	}
+}
+
+/* reap hands every finished transfer of multi to ops->finish. */
+static void
+reap(CURLM *multi, const struct gw_queue_ops *ops)
+{
+	CURLMsg *msg;
+	int      left;
+
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+		void *job = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(
+		    msg->easy_handle, CURLINFO_PRIVATE, (char **) &job);
+		if (job != NULL)
+			ops->finish(job, msg->data.result);
+	}
+}
+
+void
+gw_queue_run(CURLM *multi, atomic_bool *stopping, int64_t poll_ms,
+    const struct gw_queue_ops *ops, void *worker)
+{
+	int running;
+
+	while (!atomic_load(stopping)) {
+		int64_t now = gw_now_ms();
+
+		ops->fill(worker, now);
+		curl_multi_perform(multi, &running);
+		reap(multi, ops);
+		ops->settle(worker, gw_now_ms());
+		curl_multi_poll(multi, NULL, 0,
+		    (int) ops->wait_ms(worker, now, poll_ms), NULL);
+		curl_multi_perform(multi, &running);
+		reap(multi, ops);
+		ops->settle(worker, gw_now_ms());
 	}
 }

@@ -8,6 +8,7 @@
 #ifndef GW_RETRY_IMPL_H
 #define GW_RETRY_IMPL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,5 +27,26 @@ int64_t gw_backoff_ms(
  * TLS), as opposed to a request that can never work (a malformed URL, a
  * protocol libcurl does not speak). */
 bool gw_curl_transient(CURLcode c);
+
+/* One worker of a durable HTTP queue, as gw_queue_run drives it. */
+struct gw_queue_ops {
+	/* fill starts the due entries (a read snapshot of the queue) */
+	void (*fill)(void *worker, int64_t now);
+	/* finish takes the outcome of one transfer; job is the easy
+	 * handle's CURLINFO_PRIVATE */
+	void (*finish)(void *job, CURLcode cc);
+	/* settle writes the outcomes of finished jobs in one transaction */
+	void (*settle)(void *worker, int64_t now);
+	/* wait_ms says how long the worker may sleep: until its next due
+	 * entry, at most poll_ms, 0 when a job finished unrecorded */
+	int64_t (*wait_ms)(void *worker, int64_t now, int64_t poll_ms);
+};
+
+/* gw_queue_run is a worker thread's loop: fill, transfer, record the
+ * outcomes, sleep in curl_multi_poll (a curl_multi_wakeup on multi wakes
+ * it), until *stopping. The caller then abandons what is in flight: the
+ * entries stay queued for the next start. */
+void gw_queue_run(CURLM *multi, atomic_bool *stopping, int64_t poll_ms,
+    const struct gw_queue_ops *ops, void *worker);
 
 #endif

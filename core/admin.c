@@ -19,6 +19,7 @@
 #include "core_impl.h"
 #include "ledger_impl.h"
 #include "valid_impl.h"
+#include "views_impl.h"
 #include "webhooks_impl.h"
 #include "gw/clock.h"
 #include "gw/e164.h"
@@ -137,38 +138,20 @@ collect_free(struct collect *c)
 	free(c->items);
 }
 
-/* view_fn writes the wire view of a stored record into view. */
-typedef void (*view_fn)(const void *record, void *view);
-
-/* reply_views answers with out, a list message whose only field is a
- * repeated message: the view of every collected record, made by view in
- * view_size bytes each. Frees c. */
+/* reply_views answers with out, a list message, holding the view of every
+ * collected record (see gw_views_fill). Frees c. */
 static void
 reply_views(struct gw_call *call, struct collect *c, size_t view_size,
-    view_fn view, ProtobufCMessage *out, ProtobufCClosure done)
+    gw_view_fn view, ProtobufCMessage *out, ProtobufCClosure done)
 {
-	const ProtobufCFieldDescriptor *f = &out->descriptor->fields[0];
-	char                           *views;
-	void                          **ptrs;
+	void *mem;
 
-	GW_ASSERT(out->descriptor->n_fields == 1 &&
-	    f->label == PROTOBUF_C_LABEL_REPEATED &&
-	    f->type == PROTOBUF_C_TYPE_MESSAGE);
-	views = calloc(c->n + 1, view_size);
-	ptrs  = calloc(c->n + 1, sizeof(*ptrs));
-	if (views == NULL || ptrs == NULL) {
+	if (gw_views_fill(out, (void *const *) c->items, c->n, view_size, view,
+		&mem) != GW_OK)
 		gw_call_fail(call, GW_ENOMEM, "out of memory");
-	} else {
-		for (size_t i = 0; i < c->n; i++) {
-			ptrs[i] = views + i * view_size;
-			view(c->items[i], ptrs[i]);
-		}
-		*(size_t *) ((char *) out + f->quantifier_offset) = c->n;
-		*(void ***) ((char *) out + f->offset)            = ptrs;
+	else
 		done(out, call);
-	}
-	free(views);
-	free(ptrs);
+	free(mem);
 	collect_free(c);
 }
 

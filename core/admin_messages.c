@@ -25,6 +25,7 @@
 #include "gw/dispatcher.h"
 #include "gw/err.h"
 #include "messaging_impl.h"
+#include "views_impl.h"
 #include "webhooks_impl.h"
 
 #define LIST_PAGE 50
@@ -34,8 +35,11 @@
 #define LOW_BALANCE_DEF 1000000 /* 1.00 */
 
 static void
-message_view(const Relay__V1__MessageRecord *r, Relay__V1__AdminMessage *v)
+message_view(const void *record, void *view)
 {
+	const Relay__V1__MessageRecord *r = record;
+	Relay__V1__AdminMessage        *v = view;
+
 	relay__v1__admin_message__init(v);
 	v->id = r->id;
 	v->sid = r->sid;
@@ -214,7 +218,7 @@ gw_admin_list_messages(struct gw_core         *core,
     Relay__V1__AdminMessageList_Closure done, void *arg)
 {
 	Relay__V1__AdminMessageList out = RELAY__V1__ADMIN_MESSAGE_LIST__INIT;
-	Relay__V1__AdminMessage    *views = NULL, **ptrs = NULL;
+	void                       *mem = NULL;
 	struct mlist                l;
 	uint8_t                     pfx[8], from[24];
 	char                        token[2 * TOKEN_BYTES + 1];
@@ -263,18 +267,11 @@ gw_admin_list_messages(struct gw_core         *core,
 		gw_call_fail(arg, rc, "listing messages failed");
 		goto out;
 	}
-	views = calloc(l.n + 1, sizeof(*views));
-	ptrs = calloc(l.n + 1, sizeof(*ptrs));
-	if (views == NULL || ptrs == NULL) {
+	if (gw_views_fill(&out.base, (void *const *) l.recs, l.n,
+	        sizeof(Relay__V1__AdminMessage), message_view, &mem) != GW_OK) {
 		gw_call_fail(arg, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < l.n; i++) {
-		message_view(l.recs[i], &views[i]);
-		ptrs[i] = &views[i];
-	}
-	out.n_messages = l.n;
-	out.messages = ptrs;
 	out.next_page_token = "";
 	if (l.more) {
 		token_make(req->client_id, l.next_ms, l.next_id, token);
@@ -285,8 +282,7 @@ out:
 	for (size_t i = 0; i < l.n; i++)
 		relay__v1__message_record__free_unpacked(l.recs[i], NULL);
 	free(l.recs);
-	free(views);
-	free(ptrs);
+	free(mem);
 }
 
 /* ---- GetMessage ------------------------------------------------------ */

@@ -30,6 +30,7 @@
 #include "ledger_impl.h"
 #include "messaging_impl.h"
 #include "valid_impl.h"
+#include "views_impl.h"
 #include "webhooks_impl.h"
 
 #define CORE(svc) GW_CONTAINER_OF(svc, struct gw_core, messaging)
@@ -246,8 +247,11 @@ gw_message_status_parse(const char *s, Relay__V1__MessageStatus *out)
 }
 
 static void
-message_view(const Relay__V1__MessageRecord *r, Relay__V1__Message *v)
+message_view(const void *record, void *view)
 {
+	const Relay__V1__MessageRecord *r = record;
+	Relay__V1__Message             *v = view;
+
 	relay__v1__message__init(v);
 	v->sid = r->sid;
 	v->to = r->to;
@@ -796,7 +800,7 @@ messaging_list_messages(Relay__V1__Messaging_Service *svc,
 {
 	struct gw_core        *core = CORE(svc);
 	Relay__V1__MessageList out = RELAY__V1__MESSAGE_LIST__INIT;
-	Relay__V1__Message    *views = NULL, **ptrs = NULL;
+	void                  *mem = NULL;
 	struct list            l = { 0 };
 	uint8_t                pfx[8], from[24];
 	char                   token[33];
@@ -852,18 +856,11 @@ messaging_list_messages(Relay__V1__Messaging_Service *svc,
 		gw_call_fail(arg, rc, "listing messages failed");
 		goto out;
 	}
-	views = calloc(l.n + 1, sizeof(*views));
-	ptrs = calloc(l.n + 1, sizeof(*ptrs));
-	if (views == NULL || ptrs == NULL) {
+	if (gw_views_fill(&out.base, (void *const *) l.recs, l.n,
+	        sizeof(Relay__V1__Message), message_view, &mem) != GW_OK) {
 		gw_call_fail(arg, GW_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < l.n; i++) {
-		message_view(l.recs[i], &views[i]);
-		ptrs[i] = &views[i];
-	}
-	out.n_messages = l.n;
-	out.messages = ptrs;
 	out.next_page_token = "";
 	if (l.more) {
 		sodium_bin2hex(token, sizeof(token), l.next + 8, 16);
@@ -874,8 +871,7 @@ out:
 	for (size_t i = 0; i < l.n; i++)
 		relay__v1__message_record__free_unpacked(l.recs[i], NULL);
 	free(l.recs);
-	free(views);
-	free(ptrs);
+	free(mem);
 }
 
 const Relay__V1__Messaging_Service gw_messaging_service =

@@ -35,6 +35,22 @@ ctl() { "$RELAYCTL" --json "$@"; }
 # jget JSON EXPR: evaluate a Python expression over the parsed document d
 jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 
+# relayd refuses bad configuration with a clear message and writes nothing
+set +e
+err=$("$RELAYD" --workers 0 2>&1); rc=$?
+[ $rc = 2 ] && [[ $err == *--workers* ]] && ok "relayd --workers 0 refused" || fail "--workers 0: $rc $err"
+err=$("$RELAYD" --retry-deadline soon 2>&1); rc=$?
+[ $rc = 2 ] && [[ $err == *--retry-deadline* ]] && ok "relayd --retry-deadline soon refused" || fail "--retry-deadline: $rc $err"
+err=$(MASTER_ENCRYPTION_KEY=c2hvcnQ= "$RELAYD" 2>&1); rc=$?
+[ $rc = 1 ] && [[ $err == *"MASTER_ENCRYPTION_KEY is not the base64 of 32 bytes"* ]] &&
+	[ ! -e "$dir/admin.token" ] && [ ! -e "$dir/data.mdb" ] &&
+	ok "a malformed MASTER_ENCRYPTION_KEY stops relayd before it writes anything" ||
+	fail "bad master key: $rc $err"
+err=$("$RELAYD" --rpc bogus://x 2>&1); rc=$?
+[ $rc = 1 ] && [[ $err == *"cannot serve bogus://x"* ]] && ok "an RPC URL nng does not take is refused" || fail "bad --rpc: $rc $err"
+set -e
+rm -f "$dir"/*.mdb "$dir"/master.key "$dir"/admin.token "$dir"/sandbox.jsonl
+
 start
 SID=AC0123456789abcdef0123456789abcdef
 TWTOKEN=5eed5eed5eed5eed5eed5eed5eed5eed

@@ -11,6 +11,7 @@
  * idempotency record together. So with funds for N messages exactly N
  * sends succeed however many race, and balance == sum(ledger) always.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -29,6 +30,7 @@
 #include "gw/sms.h"
 #include "ledger_impl.h"
 #include "messaging_impl.h"
+#include "pb/status.h"
 #include "valid_impl.h"
 #include "views_impl.h"
 #include "webhooks_impl.h"
@@ -38,6 +40,9 @@
 #define IDEM_KEY_MAX 255
 #define SID_LEN 34 /* "SM" + 32 hex */
 #define LIST_PAGE 50
+#define SEND_BATCH_MAX 1024 /* Sends per SendBatch (messaging.proto) */
+#define REQUESTS_KEEP_MS (3600 * 1000) /* request records past deadline */
+#define REQUESTS_PRUNE 2 /* expired request records removed per Send */
 #define LIST_PAGE_MAX 1000
 #define LIST_SCAN_MULT 20 /* rows examined per row asked, with a filter */
 
@@ -311,6 +316,8 @@ struct send {
 	struct gw_route_match route;
 	int64_t               price;
 	bool                  idem;
+	enum gw_db            idem_db;   /* GW_DB_IDEMPOTENCY or _REQUESTS */
+	size_t                idem_klen;
 	uint8_t idem_key[8 + GW_SHA256_LEN]; /* client id, sha256(key) */
 	uint8_t req_hash[GW_SHA256_LEN];
 	char    sid_tail[17];
@@ -353,6 +360,70 @@ send_reply_fill(const struct send *a, Relay__V1__SendReply *r)
 	r->created_unix_ms = a->now;
 }
 
+/* request_key keys a Send without an idempotency key by its RPC request.
+ * With a deadline, the key leads with it: a resend carries the same
+ * deadline, records are written in time order (appended, not scattered
+ * over the tree, which matters at thousands of Sends a second), and they
+ * can go once no resend could be executed. Without one, a resend may
+ * come at any time: the record goes with the clients' keys, under
+ * sha256 of the id with a leading NUL (client keys are printable). */
+static void
+request_key(const struct gw_call *call, struct send *a)
+{
+	if (call->deadline_ms > 0) {
+		a->idem_db = GW_DB_REQUESTS;
+		a->idem_klen = 24;
+		gw_key_put_u64(a->idem_key, (uint64_t) call->deadline_ms);
+		gw_key_put_u64(a->idem_key + 8, call->request_id);
+		gw_key_put_u64(a->idem_key + 16, a->client_id);
+	} else {
+		uint8_t implicit[9] = { 0 };
+
+		gw_key_put_u64(implicit + 1, call->request_id);
+		a->idem_db = GW_DB_IDEMPOTENCY;
+		a->idem_klen = 8 + GW_SHA256_LEN;
+		gw_key_put_u64(a->idem_key, a->client_id);
+		gw_sha256(implicit, sizeof(implicit), a->idem_key + 8);
+	}
+}
+
+struct expired {
+	int64_t before;
+	int     n;
+	uint8_t keys[REQUESTS_PRUNE][24];
+};
+
+static int
+expired_one(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	struct expired *e = arg;
+
+	(void) val;
+	(void) vlen;
+	if (klen != 24 || (int64_t) gw_key_get_u64(key) >= e->before)
+		return 1;
+	memcpy(e->keys[e->n++], key, 24);
+	return e->n == REQUESTS_PRUNE;
+}
+
+/* requests_prune deletes a few request records whose deadline passed
+ * long ago: relayd executes no call past its deadline, so no resend can
+ * want them (the margin covers clocks of other hosts). Each Send that
+ * adds a record removes up to REQUESTS_PRUNE, so the table stays at about
+ * an hour of traffic without a timer of its own. */
+static int
+requests_prune(struct gw_txn *txn, int64_t now)
+{
+	struct expired e = { .before = now - REQUESTS_KEEP_MS };
+	int            rc;
+
+	rc = gw_txn_scan(txn, GW_DB_REQUESTS, NULL, 0, NULL, 0, expired_one, &e);
+	for (int i = 0; rc == GW_OK && i < e.n; i++)
+		rc = gw_txn_del(txn, GW_DB_REQUESTS, e.keys[i], 24);
+	return rc;
+}
+
 /* idem_check looks for an earlier Send with the same key. GW_ENOTFOUND:
  * none; GW_OK: a->replay holds its reply; GW_ECONFLICT: another request. */
 static int
@@ -361,8 +432,8 @@ idem_check(struct gw_txn *txn, struct send *a)
 	Relay__V1__IdempotencyRecord *rec;
 	int                           rc;
 
-	rc = gw_txn_get(txn, GW_DB_IDEMPOTENCY, a->idem_key,
-	    sizeof(a->idem_key), &relay__v1__idempotency_record__descriptor,
+	rc = gw_txn_get(txn, a->idem_db, a->idem_key, a->idem_klen,
+	    &relay__v1__idempotency_record__descriptor,
 	    (ProtobufCMessage **) &rec);
 	if (rc != GW_OK)
 		return rc;
@@ -476,8 +547,10 @@ send_fn(struct gw_txn *txn, void *arg)
 		ir.reply.data = rbuf;
 		ir.reply.len = protobuf_c_message_pack(&reply.base, rbuf);
 		ir.created_unix_ms = a->now;
-		rc = gw_txn_put(txn, GW_DB_IDEMPOTENCY, a->idem_key,
-		    sizeof(a->idem_key), &ir.base, GW_PUT_NOOVERWRITE);
+		rc = gw_txn_put(txn, a->idem_db, a->idem_key, a->idem_klen,
+		    &ir.base, GW_PUT_NOOVERWRITE);
+		if (rc == GW_OK && a->idem_db == GW_DB_REQUESTS)
+			rc = requests_prune(txn, a->now);
 	}
 out:
 	relay__v1__client_record__free_unpacked(c, NULL);
@@ -547,6 +620,8 @@ send_validate(
 			    "1 to %d printable characters",
 			    IDEM_KEY_MAX);
 		a->idem = true;
+		a->idem_db = GW_DB_IDEMPOTENCY;
+		a->idem_klen = 8 + GW_SHA256_LEN;
 		gw_key_put_u64(a->idem_key, a->client_id);
 		gw_sha256(req->idempotency_key, strlen(req->idempotency_key),
 		    a->idem_key + 8);
@@ -556,14 +631,9 @@ send_validate(
 		 * resends a request whose connection dropped before the
 		 * reply, byte for byte; without this, a relayd that died
 		 * after committing but before replying would charge and
-		 * send that message twice. The leading NUL keeps it apart
-		 * from any client key (those are printable). */
-		uint8_t implicit[9] = { 0 };
-
-		gw_key_put_u64(implicit + 1, call->request_id);
+		 * send that message twice. */
 		a->idem = true;
-		gw_key_put_u64(a->idem_key, a->client_id);
-		gw_sha256(implicit, sizeof(implicit), a->idem_key + 8);
+		request_key(call, a);
 		request_hash(a, a->req_hash);
 	}
 	return GW_OK;
@@ -619,20 +689,68 @@ send_prepare(struct gw_core *core, struct gw_call *call, struct send *a)
 	return GW_OK;
 }
 
-static void
-reply_replay(
-    struct gw_call *call, struct send *a, Relay__V1__SendReply_Closure done)
+/* send_begin does everything a Send does before its write: authenticate,
+ * validate, route, price, and look for an earlier reply under the same
+ * idempotency key. GW_OK: a is ready for send_fn, or a->replay holds the
+ * earlier reply. Otherwise call has failed. */
+static int
+send_begin(struct gw_core *core, struct gw_call *call,
+    const Relay__V1__SendRequest *req, struct send *a)
 {
-	Relay__V1__SendReply *r;
+	uint8_t rnd[8];
+	int     rc;
 
-	r = relay__v1__send_reply__unpack(NULL, a->replay_len, a->replay);
-	if (r == NULL) {
-		gw_call_fail(call, GW_ESTORE, "stored reply is unreadable");
-		return;
+	memset(a, 0, sizeof(*a));
+	if (authenticate(core, call, &a->client_id) != GW_OK ||
+	    send_validate(call, req, a) != GW_OK)
+		return call->err;
+	if ((rc = gw_router_match(core->router, a->to, &a->route)) != GW_OK)
+		return gw_call_fail(call, rc,
+		    rc == GW_ENOROUTE ? "to: no route for %s"
+		                      : "routing failed for %s",
+		    a->to);
+	/* the route's price is at most 1000.00 and a body at most a few
+	 * dozen segments: no overflow */
+	a->price = a->route.price_micros * (int64_t) a->info.segments;
+	if (send_prepare(core, call, a) != GW_OK)
+		return call->err;
+	if (a->replay == NULL) {
+		randombytes_buf(rnd, sizeof(rnd));
+		sodium_bin2hex(
+		    a->sid_tail, sizeof(a->sid_tail), rnd, sizeof(rnd));
+		a->now = gw_now_ms();
 	}
-	r->replayed = true;
-	done(r, call);
-	relay__v1__send_reply__free_unpacked(r, NULL);
+	return GW_OK;
+}
+
+/* send_written records in call how a's write went (rc from the store). */
+static int
+send_written(struct gw_call *call, const struct send *a, int rc)
+{
+	if (rc == GW_OK)
+		return GW_OK;
+	return gw_call_fail(
+	    call, rc, "%s", a->errmsg[0] ? a->errmsg : gw_strerror(rc));
+}
+
+/* send_reply_get points *out at a's reply: fill, filled in, or the
+ * earlier reply of a replay, unpacked (the caller frees it when *out is
+ * not fill). */
+static int
+send_reply_get(struct gw_call *call, const struct send *a,
+    Relay__V1__SendReply *fill, Relay__V1__SendReply **out)
+{
+	if (a->replay == NULL) {
+		send_reply_fill(a, fill);
+		*out = fill;
+		return GW_OK;
+	}
+	*out = relay__v1__send_reply__unpack(NULL, a->replay_len, a->replay);
+	if (*out == NULL)
+		return gw_call_fail(
+		    call, GW_ESTORE, "stored reply is unreadable");
+	(*out)->replayed = true;
+	return GW_OK;
 }
 
 static void
@@ -643,48 +761,126 @@ messaging_send(Relay__V1__Messaging_Service *svc,
 	struct gw_core      *core = CORE(svc);
 	struct gw_call      *call = arg;
 	struct send          a;
-	Relay__V1__SendReply reply;
-	uint8_t              rnd[8];
-	int                  rc;
+	Relay__V1__SendReply fill, *reply;
 
-	memset(&a, 0, sizeof(a));
-	if (authenticate(core, call, &a.client_id) != GW_OK)
-		return;
-	if (send_validate(call, req, &a) != GW_OK)
-		return;
-	if ((rc = gw_router_match(core->router, a.to, &a.route)) != GW_OK) {
-		gw_call_fail(call, rc,
-		    rc == GW_ENOROUTE ? "to: no route for %s"
-		                      : "routing failed for %s",
-		    a.to);
-		return;
-	}
-	/* the route's price is at most 1000.00 and a body at most a few
-	 * dozen segments: no overflow */
-	a.price = a.route.price_micros * (int64_t) a.info.segments;
-	if (send_prepare(core, call, &a) != GW_OK)
+	if (send_begin(core, call, req, &a) != GW_OK)
 		goto out;
 	if (a.replay == NULL) {
-		randombytes_buf(rnd, sizeof(rnd));
-		sodium_bin2hex(
-		    a.sid_tail, sizeof(a.sid_tail), rnd, sizeof(rnd));
-		a.now = gw_now_ms();
-		rc = gw_store_write(core->store, send_fn, &a);
-		if (rc != GW_OK) {
-			gw_call_fail(call, rc, "%s",
-			    a.errmsg[0] ? a.errmsg : gw_strerror(rc));
+		if (send_written(call, &a,
+		        gw_store_write(core->store, send_fn, &a)) != GW_OK)
 			goto out;
-		}
+		gw_dispatcher_kick(atomic_load(&core->dispatcher));
 	}
-	if (a.replay != NULL) {
-		reply_replay(call, &a, done);
+	if (send_reply_get(call, &a, &fill, &reply) != GW_OK)
 		goto out;
-	}
-	gw_dispatcher_kick(atomic_load(&core->dispatcher));
-	send_reply_fill(&a, &reply);
-	done(&reply, call);
+	done(reply, call);
+	if (reply != &fill)
+		relay__v1__send_reply__free_unpacked(reply, NULL);
 out:
 	free(a.replay);
+}
+
+/* ---- SendBatch ------------------------------------------------------- */
+
+struct batch_item {
+	struct gw_call             call; /* the item's credential and outcome */
+	struct send                a;
+	Relay__V1__SendReply       fill, *reply;
+	Relay__V1__SendBatchResult result;
+};
+
+/* batch_outcome fills it->result from the item's outcome. */
+static void
+batch_outcome(struct gw_call *call, struct batch_item *it)
+{
+	Relay__V1__SendBatchResult *r = &it->result;
+
+	relay__v1__send_batch_result__init(r);
+	if (it->call.err == GW_OK &&
+	    send_reply_get(&it->call, &it->a, &it->fill, &it->reply) == GW_OK) {
+		r->reply = it->reply;
+		return;
+	}
+	it->reply = NULL;
+	/* what the RPC server logs of a failed Send, per item */
+	if (it->call.err == GW_EINTERNAL || it->call.err == GW_ESTORE)
+		gw_info("rpc", "SendBatch item (request %" PRIu64 "): %s: %s",
+		    call->request_id, gw_errname(it->call.err),
+		    it->call.errmsg);
+	r->code = (Relay__V1__StatusCode) pb_status_from_err(it->call.err);
+	r->message = it->call.errmsg;
+	r->details = (char *) gw_errname(it->call.err);
+}
+
+static void
+messaging_send_batch(Relay__V1__Messaging_Service *svc,
+    const Relay__V1__SendBatchRequest *req,
+    Relay__V1__SendBatchReply_Closure done, void *arg)
+{
+	struct gw_core              *core = CORE(svc);
+	struct gw_call              *call = arg;
+	Relay__V1__SendBatchReply    out  = RELAY__V1__SEND_BATCH_REPLY__INIT;
+	Relay__V1__SendBatchResult **results = NULL;
+	struct batch_item           *it = NULL;
+	struct gw_write             *w = NULL;
+	size_t                       n = req->n_items, nw = 0, j = 0;
+
+	if (n == 0 || n > SEND_BATCH_MAX) {
+		gw_call_fail(call, GW_EINVAL, "items: 1 to %d Sends",
+		    SEND_BATCH_MAX);
+		goto wipe;
+	}
+	it = calloc(n, sizeof(*it));
+	w = calloc(n, sizeof(*w));
+	results = calloc(n, sizeof(*results));
+	if (it == NULL || w == NULL || results == NULL) {
+		gw_call_fail(call, GW_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const Relay__V1__SendBatchItem *in = req->items[i];
+
+		it[i].call.api_key = in->api_key;
+		it[i].call.request_id = in->request_id;
+		it[i].call.deadline_ms = call->deadline_ms;
+		if (in->request == NULL)
+			gw_call_fail(&it[i].call, GW_EINVAL, "request: required");
+		else if (send_begin(core, &it[i].call, in->request,
+		             &it[i].a) == GW_OK &&
+		    it[i].a.replay == NULL)
+			w[nw++] = (struct gw_write) { send_fn, &it[i].a, 0 };
+	}
+	/* every write of the batch in the same group commit, one wait */
+	if (gw_store_write_many(core->store, w, nw) != GW_OK)
+		for (size_t i = 0; i < nw; i++)
+			w[i].rc = GW_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (it[i].call.err == GW_OK && it[i].a.replay == NULL)
+			send_written(&it[i].call, &it[i].a, w[j++].rc);
+	if (nw > 0)
+		gw_dispatcher_kick(atomic_load(&core->dispatcher));
+	for (size_t i = 0; i < n; i++) {
+		batch_outcome(call, &it[i]);
+		results[i] = &it[i].result;
+	}
+	out.n_results = n;
+	out.results = results;
+	done(&out, call);
+out:
+	for (size_t i = 0; it != NULL && i < n; i++) {
+		if (it[i].reply != NULL && it[i].reply != &it[i].fill)
+			relay__v1__send_reply__free_unpacked(it[i].reply, NULL);
+		free(it[i].a.replay);
+	}
+	free(results);
+	free(w);
+	free(it);
+wipe:
+	/* the items' keys are credentials: wipe them before the request is
+	 * freed, as the RPC server does with the envelope's */
+	for (size_t i = 0; i < req->n_items; i++)
+		explicit_bzero(req->items[i]->api_key,
+		    strlen(req->items[i]->api_key));
 }
 
 /* ---- GetMessage / ListMessages --------------------------------------- */

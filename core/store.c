@@ -50,16 +50,22 @@ static const char *const db_names[GW_DB_COUNT] = {
 	[GW_DB_EVENTS]        = "events",
 	[GW_DB_EVENT_IDS]     = "event_ids",
 	[GW_DB_EVENT_QUEUE]   = "event_queue",
+	[GW_DB_REQUESTS]      = "requests",
+};
+
+/* A caller waiting for its writes: one per gw_store_write_many() call,
+ * on the caller's stack, woken only for its own writes. */
+struct waiter {
+	pthread_cond_t cv;
+	bool           lead; /* handed the lead: commit the next batch */
 };
 
 struct wreq {
-	gw_write_fn    fn;
-	void          *arg;
-	int            rc;
-	bool           done;
-	bool           lead;    /* handed the lead: commit the next batch */
-	pthread_cond_t done_cv; /* only this caller wakes */
-	struct wreq   *next;
+	struct gw_write *w;
+	struct waiter   *waiter;
+	bool             done;
+	bool             last; /* the caller's last write: wake it */
+	struct wreq     *next;
 };
 
 struct gw_store {
@@ -160,20 +166,20 @@ run_batch(struct gw_store *st, struct wreq *batch)
 			mdb_txn_abort(parent.txn);
 			return store_err("begin nested", rc);
 		}
-		r->rc = r->fn(&child, r->arg);
+		r->w->rc = r->w->fn(&child, r->w->arg);
 		if (child.map_full) {
 			mdb_txn_abort(child.txn);
 			mdb_txn_abort(parent.txn);
 			return 1;
 		}
-		if (r->rc == GW_OK) {
+		if (r->w->rc == GW_OK) {
 			rc = mdb_txn_commit(child.txn);
 			if (rc == MDB_MAP_FULL) {
 				mdb_txn_abort(parent.txn);
 				return 1;
 			}
 			if (rc != 0)
-				r->rc = store_err("commit nested", rc);
+				r->w->rc = store_err("commit nested", rc);
 		} else {
 			mdb_txn_abort(child.txn);
 		}
@@ -186,8 +192,8 @@ run_batch(struct gw_store *st, struct wreq *batch)
 	return GW_OK;
 }
 
-/* lead commits batches until self's write is done, then hands the lead
- * on; called and returns with st->mu held. */
+/* lead commits batches until self (the leader's last write) is done,
+ * then hands the lead on; called and returns with st->mu held. */
 static void
 lead(struct gw_store *st, struct wreq *self)
 {
@@ -214,10 +220,10 @@ lead(struct gw_store *st, struct wreq *self)
 		for (struct wreq *r = batch; r != NULL; r = next) {
 			next = r->next; /* r lives on its caller's stack */
 			if (rc != GW_OK)
-				r->rc = rc;
+				r->w->rc = rc;
 			r->done = true;
-			if (r != self)
-				pthread_cond_signal(&r->done_cv);
+			if (r->last && r != self)
+				pthread_cond_signal(&r->waiter->cv);
 		}
 		if (rc == GW_OK) {
 			st->stats.commits++;
@@ -227,8 +233,8 @@ lead(struct gw_store *st, struct wreq *self)
 		}
 	}
 	if (st->head != NULL) {
-		st->head->lead = true;
-		pthread_cond_signal(&st->head->done_cv);
+		st->head->waiter->lead = true;
+		pthread_cond_signal(&st->head->waiter->cv);
 	} else {
 		st->leading = false;
 		pthread_cond_broadcast(&st->idle_cv);
@@ -236,34 +242,63 @@ lead(struct gw_store *st, struct wreq *self)
 }
 
 int
-gw_store_write(struct gw_store *st, gw_write_fn fn, void *arg)
+gw_store_write_many(struct gw_store *st, struct gw_write *w, size_t n)
 {
-	struct wreq r = { .fn = fn, .arg = arg };
+	struct wreq   one, *r = &one;
+	struct waiter me    = { .lead = false };
 
-	pthread_cond_init(&r.done_cv, NULL);
+	if (n == 0)
+		return GW_OK;
+	if (n > 1 && (r = calloc(n, sizeof(*r))) == NULL)
+		return GW_ENOMEM;
+	pthread_cond_init(&me.cv, NULL);
+	for (size_t i = 0; i < n; i++)
+		r[i] = (struct wreq) { .w = &w[i], .waiter = &me,
+			.next = i + 1 < n ? &r[i + 1] : NULL };
+	r[n - 1].last = true;
 	pthread_mutex_lock(&st->mu);
 	if (st->stopping) {
 		pthread_mutex_unlock(&st->mu);
-		pthread_cond_destroy(&r.done_cv);
-		return GW_EUNAVAIL;
-	}
-	if (st->tail != NULL)
-		st->tail->next = &r;
-	else
-		st->head = &r;
-	st->tail = &r;
-	if (!st->leading) {
-		st->leading = true;
-		lead(st, &r);
+		for (size_t i = 0; i < n; i++)
+			w[i].rc = GW_EUNAVAIL;
 	} else {
-		while (!r.done && !r.lead)
-			pthread_cond_wait(&r.done_cv, &st->mu);
-		if (!r.done)
-			lead(st, &r);
+		if (st->tail != NULL)
+			st->tail->next = r;
+		else
+			st->head = r;
+		st->tail = &r[n - 1];
+		/* batches are taken in queue order: the last write done
+		 * means all of them are */
+		if (!st->leading) {
+			st->leading = true;
+			lead(st, &r[n - 1]);
+		} else {
+			while (!r[n - 1].done) {
+				if (me.lead) {
+					me.lead = false;
+					lead(st, &r[n - 1]);
+				} else {
+					pthread_cond_wait(&me.cv, &st->mu);
+				}
+			}
+		}
+		pthread_mutex_unlock(&st->mu);
 	}
-	pthread_mutex_unlock(&st->mu);
-	pthread_cond_destroy(&r.done_cv);
-	return r.rc;
+	pthread_cond_destroy(&me.cv);
+	if (r != &one)
+		free(r);
+	return GW_OK;
+}
+
+int
+gw_store_write(struct gw_store *st, gw_write_fn fn, void *arg)
+{
+	struct gw_write w = { .fn = fn, .arg = arg };
+	int             rc;
+
+	if ((rc = gw_store_write_many(st, &w, 1)) != GW_OK)
+		return rc;
+	return w.rc;
 }
 
 /* ---- open / close ---------------------------------------------------- */

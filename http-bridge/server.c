@@ -40,6 +40,7 @@
 #include "hb/codec.h"
 #include "hb/openapi.h"
 #include "hb/public_url.h"
+#include "hb/sendq.h"
 #include "pb/json.h"
 #include "relay/v1/admin.pb-c.h"
 #include "relay/v1/messaging.pb-c.h"
@@ -56,6 +57,7 @@
 struct hb_server {
 	struct mg_context *mg;
 	struct rpc_client *rpc;    /* shared by every worker */
+	struct hb_sendq   *sendq;  /* POST /relay/sms, over rpc */
 	struct rpc_client *health; /* short timeout, so /healthz answers fast */
 	int                port;
 	struct hb_urlcfg   url;       /* webhooks' public URL rules */
@@ -413,9 +415,10 @@ parse_time(const char *s, int64_t *out)
 static void
 route_send(struct req *r)
 {
-	Relay__V1__SendRequest req;
-	Relay__V1__SendReply  *rep = NULL;
-	struct rpc_status      st;
+	Relay__V1__SendRequest      req;
+	const Relay__V1__SendReply *rep;
+	struct hb_sent              sent;
+	struct rpc_status           st;
 	struct hb_send         f;
 	enum hb_ctype          ct;
 	const char            *key, *idem;
@@ -442,12 +445,11 @@ route_send(struct req *r)
 	}
 	idem = mg_get_header(r->conn, "Idempotency-Key");
 	hb_send_request(&f, idem, &req);
-	rc = rpc_invoke_as(r->s->rpc, key, &relay__v1__messaging__descriptor,
-	    "Send", &req.base, (ProtobufCMessage **) &rep, &st);
-	if (rc != GW_OK) {
+	if ((rc = hb_sendq_send(r->s->sendq, key, &req, &sent, &st)) != GW_OK) {
 		respond_rpc_error(r, rc, &st);
 		return;
 	}
+	rep = sent.reply;
 	format_time(rep->created_unix_ms, at, sizeof(at));
 	/* sid, numbers and encoding are ASCII that needs no escaping */
 	n = snprintf(r->tb->out, sizeof(r->tb->out),
@@ -467,7 +469,7 @@ route_send(struct req *r)
 		    "true");
 	else
 		respond(r, 201, r->tb->out, (size_t) n, "Location", loc);
-	relay__v1__send_reply__free_unpacked(rep, NULL);
+	hb_sent_release(&sent);
 }
 
 static void
@@ -1021,6 +1023,8 @@ hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 	}
 	if (cfg->rpc_timeout_ms > 0)
 		rpc_client_set_timeout(s->rpc, cfg->rpc_timeout_ms);
+	if ((rc = hb_sendq_new(s->rpc, 0, &s->sendq)) != GW_OK)
+		goto fail;
 	rpc_client_set_timeout(s->health, HEALTH_TIMEOUT);
 	snprintf(threads, sizeof(threads), "%d", cfg->threads);
 	snprintf(queue, sizeof(queue), "%d", cfg->threads * 4);
@@ -1045,6 +1049,7 @@ hb_server_start(const struct hb_config *cfg, struct hb_server **out)
 	*out = s;
 	return GW_OK;
 fail:
+	hb_sendq_free(s->sendq);
 	rpc_client_close(s->health);
 	rpc_client_close(s->rpc);
 	free(s);
@@ -1063,6 +1068,7 @@ hb_server_stop(struct hb_server *s)
 	if (s == NULL)
 		return;
 	mg_stop(s->mg);
+	hb_sendq_free(s->sendq);
 	rpc_client_close(s->health);
 	rpc_client_close(s->rpc);
 	free(s);

@@ -312,6 +312,9 @@ rpc_invoke_as(struct rpc_client *c, const char *api_key,
 		    "out_of_memory");
 	protobuf_c_message_pack(req, buf);
 	rc = rpc_call_raw(c, name, api_key, buf, n, &out, &outlen, st);
+	/* requests carry credentials (SendBatch's keys, provider tokens):
+	 * leave no copy behind */
+	explicit_bzero(buf, n);
 	if (buf != stackbuf)
 		free(buf);
 	if (rc != GW_OK)

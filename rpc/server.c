@@ -91,6 +91,9 @@ reply(nng_msg *msg, uint64_t request_id, int err, const char *text,
 	resp.payload.data = (uint8_t *) payload;
 	resp.payload.len  = len;
 	n                 = relay__v1__rpc_response__get_packed_size(&resp);
+	/* msg held the request, and requests carry credentials (the
+	 * envelope's, SendBatch's keys): none may linger in its buffer */
+	explicit_bzero(nng_msg_body(msg), nng_msg_len(msg));
 	nng_msg_clear(msg);
 	if (nng_msg_realloc(msg, n) != 0)
 		return GW_ENOMEM;

@@ -13,8 +13,11 @@
 /* cmocka after its prerequisites */
 #include <cmocka.h>
 
+#include "gw/clock.h"
 #include "gw/core.h"
 #include "gw/err.h"
+#include "gw/store.h"
+#include "pb/status.h"
 #include "relay/v1/admin.pb-c.h"
 #include "relay/v1/messaging.pb-c.h"
 #include "th.h"
@@ -35,6 +38,7 @@ struct fx {
 /* The RPC request id the next call carries (0: none), as relayd's
  * transport would pass it from the envelope. */
 static uint64_t next_request_id;
+static int64_t  next_deadline_ms; /* 0: none */
 
 /* call runs "relay.v1.<svc>/<method>"; on GW_OK *out gets the reply. */
 static int
@@ -45,9 +49,9 @@ call(struct fx *fx, const ProtobufCServiceDescriptor *svc, const char *admin,
 	const ProtobufCMethodDescriptor *m;
 	struct gw_call                   c;
 	char                             name[128];
-	uint8_t                          buf[8192];
-	size_t                           n = protobuf_c_message_pack(req, buf);
-	int                              rc;
+	uint8_t *buf = malloc(protobuf_c_message_get_packed_size(req) + 1);
+	size_t   n = protobuf_c_message_pack(req, buf);
+	int      rc;
 
 	m = protobuf_c_service_descriptor_get_method_by_name(svc, method);
 	assert_non_null(m);
@@ -55,7 +59,9 @@ call(struct fx *fx, const ProtobufCServiceDescriptor *svc, const char *admin,
 	memset(&c, 0, sizeof(c));
 	c.api_key    = api_key;
 	c.request_id = next_request_id;
+	c.deadline_ms = next_deadline_ms;
 	rc = gw_call_dispatch(fx->core, &c, name, admin, buf, n);
+	free(buf);
 	if (rc == GW_OK && out != NULL) {
 		*(ProtobufCMessage **) out = protobuf_c_message_unpack(
 		    m->output, NULL, c.reply_len, c.reply);
@@ -238,6 +244,9 @@ static int
 teardown(void **state)
 {
 	struct fx *fx = *state;
+
+	next_request_id = 0;
+	next_deadline_ms = 0;
 
 	gw_core_close(fx->core);
 	th_rmtree(fx->dir);
@@ -436,6 +445,213 @@ test_resent_request_charged_once(void **state)
 	assert_int_equal(ledger_check(fx, fx->client), 5);
 }
 
+static uint64_t
+count_db(struct fx *fx, enum gw_db db)
+{
+	struct gw_txn *txn;
+	uint64_t       n;
+
+	assert_int_equal(gw_store_read(gw_core_store(fx->core), &txn), GW_OK);
+	assert_int_equal(gw_txn_count(txn, db, &n), GW_OK);
+	gw_txn_end(txn);
+	return n;
+}
+
+struct raw_put {
+	uint8_t key[24];
+};
+
+static int
+raw_put_fn(struct gw_txn *txn, void *arg)
+{
+	struct raw_put *p = arg;
+
+	return gw_txn_put_raw(txn, GW_DB_REQUESTS, p->key, 24, "", 0, 0);
+}
+
+static int
+first_key_fn(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	(void) val;
+	(void) vlen;
+	assert_int_equal(klen, 24);
+	memcpy(arg, key, 24);
+	return 1;
+}
+
+/* With a deadline (relayd's own clients always send one) the implicit key
+ * lives in the time-ordered requests table: a resend (same id, same
+ * deadline) replays, and Sends prune records whose deadline passed over
+ * an hour ago, oldest first, two at a time. */
+static void
+test_resent_request_with_deadline(void **state)
+{
+	struct fx            *fx = *state;
+	struct gw_store      *st = gw_core_store(fx->core);
+	Relay__V1__SendReply *a, *b;
+	int64_t               before = balance(fx, fx->client);
+	int64_t               now = gw_now_ms();
+	struct gw_txn        *txn;
+	uint8_t               first[24];
+
+	next_request_id = 0x77;
+	next_deadline_ms = now + 10000;
+	assert_int_equal(send_sms(fx, fx->key, TO, "dl", "", &a), GW_OK);
+	assert_int_equal(send_sms(fx, fx->key, TO, "dl", "", &b), GW_OK);
+	assert_string_equal(a->sid, b->sid);
+	assert_false(a->replayed);
+	assert_true(b->replayed);
+	protobuf_c_message_free_unpacked(&a->base, NULL);
+	protobuf_c_message_free_unpacked(&b->base, NULL);
+	assert_int_equal(balance(fx, fx->client), before - PRICE);
+	assert_int_equal(count_db(fx, GW_DB_REQUESTS), 1);
+	assert_int_equal(count_db(fx, GW_DB_IDEMPOTENCY), 0);
+
+	/* five records long expired, one expired only a minute ago */
+	for (int i = 0; i < 6; i++) {
+		struct raw_put p;
+
+		gw_key_put_u64(p.key,
+		    (uint64_t) (i < 5 ? now - 7200000 + i : now - 60000));
+		gw_key_put_u64(p.key + 8, 0x1000 + (uint64_t) i);
+		gw_key_put_u64(p.key + 16, fx->client);
+		assert_int_equal(gw_store_write(st, raw_put_fn, &p), GW_OK);
+	}
+	assert_int_equal(count_db(fx, GW_DB_REQUESTS), 7);
+	next_request_id = 0x78;
+	assert_int_equal(send_sms(fx, fx->key, TO, "dl", "", NULL), GW_OK);
+	assert_int_equal(count_db(fx, GW_DB_REQUESTS), 6);
+	next_request_id = 0x79;
+	assert_int_equal(send_sms(fx, fx->key, TO, "dl", "", NULL), GW_OK);
+	assert_int_equal(count_db(fx, GW_DB_REQUESTS), 5);
+	/* the oldest went first */
+	assert_int_equal(gw_store_read(st, &txn), GW_OK);
+	assert_int_equal(gw_txn_scan(txn, GW_DB_REQUESTS, NULL, 0, NULL, 0,
+			     first_key_fn, first),
+	    GW_OK);
+	gw_txn_end(txn);
+	assert_int_equal(gw_key_get_u64(first + 8), 0x1004);
+	next_request_id = 0x7a;
+	assert_int_equal(send_sms(fx, fx->key, TO, "dl", "", NULL), GW_OK);
+	next_request_id = 0x7b;
+	assert_int_equal(send_sms(fx, fx->key, TO, "dl", "", NULL), GW_OK);
+	/* the five live Sends and the record of a minute ago stay */
+	assert_int_equal(count_db(fx, GW_DB_REQUESTS), 6);
+	assert_int_equal(balance(fx, fx->client), before - 5 * PRICE);
+	assert_int_equal(ledger_check(fx, fx->client), 6);
+}
+
+static Relay__V1__SendBatchItem *
+batch_item(const char *key, uint64_t rid, const char *to, const char *body)
+{
+	Relay__V1__SendBatchItem *it = calloc(1, sizeof(*it));
+	Relay__V1__SendRequest   *r;
+
+	relay__v1__send_batch_item__init(it);
+	it->api_key = (char *) key;
+	it->request_id = rid;
+	if (to != NULL) {
+		r = calloc(1, sizeof(*r));
+		relay__v1__send_request__init(r);
+		r->to = (char *) to;
+		r->body = (char *) body;
+		it->request = r;
+	}
+	return it;
+}
+
+static int
+send_batch(struct fx *fx, Relay__V1__SendBatchItem **items, size_t n,
+    Relay__V1__SendBatchReply **out)
+{
+	Relay__V1__SendBatchRequest req = RELAY__V1__SEND_BATCH_REQUEST__INIT;
+
+	req.n_items = n;
+	req.items = items;
+	return msg_call(fx, NULL, "SendBatch", &req.base, out);
+}
+
+static int
+result_err(const Relay__V1__SendBatchResult *r)
+{
+	return pb_err_from_status(r->code, r->details);
+}
+
+/* SendBatch: each item is a Send of its own key and request id, with its
+ * own outcome; a repeat of an item (in the batch, or the whole batch
+ * resent) replays without a second charge. */
+static void
+test_send_batch(void **state)
+{
+	struct fx                 *fx = *state;
+	Relay__V1__SendBatchItem  *items[7];
+	Relay__V1__SendBatchReply *r1, *r2;
+	char                       key2[128];
+	uint64_t                   client2 = make_client(fx, PRICE);
+	int64_t                    before = balance(fx, fx->client);
+	const int want[7] = { GW_OK, GW_EAUTH, GW_EINVAL, GW_OK, GW_ENOFUNDS,
+		GW_OK, GW_EINVAL };
+
+	make_key(fx, client2, key2, sizeof(key2));
+	items[0] = batch_item(fx->key, 1, TO, "one");
+	items[1] = batch_item("rk_not_a_key", 2, TO, "two");
+	items[2] = batch_item(fx->key, 3, "12", "three");
+	items[3] = batch_item(key2, 4, TO, "four");
+	items[4] = batch_item(key2, 5, TO, "five: no funds left");
+	items[5] = batch_item(fx->key, 1, TO, "one"); /* item 0 again */
+	items[6] = batch_item(fx->key, 6, NULL, NULL);
+	next_deadline_ms = gw_now_ms() + 10000;
+	assert_int_equal(send_batch(fx, items, 7, &r1), GW_OK);
+	assert_int_equal(r1->n_results, 7);
+	for (size_t i = 0; i < 7; i++) {
+		assert_int_equal(result_err(r1->results[i]), want[i]);
+		assert_true((r1->results[i]->reply != NULL) == (want[i] == GW_OK));
+		if (want[i] != GW_OK)
+			assert_true(r1->results[i]->message[0] != '\0');
+	}
+	assert_non_null(strstr(r1->results[2]->message, "to:"));
+	assert_string_equal(r1->results[0]->reply->sid,
+	    r1->results[5]->reply->sid);
+	assert_false(r1->results[0]->reply->replayed);
+	assert_true(r1->results[5]->reply->replayed);
+	assert_int_equal(balance(fx, fx->client), before - PRICE);
+	assert_int_equal(balance(fx, client2), 0);
+
+	/* the whole batch again, as nng resends it: nothing new */
+	assert_int_equal(send_batch(fx, items, 7, &r2), GW_OK);
+	for (size_t i = 0; i < 7; i++) {
+		assert_int_equal(result_err(r2->results[i]),
+		    i == 4 ? GW_ENOFUNDS : want[i]);
+		if (want[i] == GW_OK) {
+			assert_true(r2->results[i]->reply->replayed);
+			assert_string_equal(r2->results[i]->reply->sid,
+			    r1->results[i]->reply->sid);
+		}
+	}
+	assert_int_equal(balance(fx, fx->client), before - PRICE);
+	assert_int_equal(balance(fx, client2), 0);
+	assert_int_equal(ledger_check(fx, fx->client), 2);
+	assert_int_equal(ledger_check(fx, client2), 2);
+	protobuf_c_message_free_unpacked(&r1->base, NULL);
+	protobuf_c_message_free_unpacked(&r2->base, NULL);
+
+	/* a batch must hold 1 to 1024 Sends */
+	assert_int_equal(send_batch(fx, items, 0, NULL), GW_EINVAL);
+	{
+		Relay__V1__SendBatchItem **many = calloc(1025, sizeof(*many));
+
+		for (size_t i = 0; i < 1025; i++)
+			many[i] = items[6];
+		assert_int_equal(send_batch(fx, many, 1025, NULL), GW_EINVAL);
+		free(many);
+	}
+	for (size_t i = 0; i < 7; i++) {
+		free(items[i]->request);
+		free(items[i]);
+	}
+}
+
 /* Racing requests with one key charge once and all see the same sid. */
 static void
 test_idempotency_concurrent(void **state)
@@ -617,6 +833,10 @@ main(void)
 		    test_idempotency, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_resent_request_charged_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_resent_request_with_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_send_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_idempotency_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(

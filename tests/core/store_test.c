@@ -333,6 +333,86 @@ test_store_group_commit_batches(void **state)
 	assert_int_equal(last, THREADS * PER + 1);
 }
 
+static int
+fail_fn(struct gw_txn *txn, void *arg)
+{
+	uint64_t id;
+
+	(void) arg;
+	/* writes, then fails: the write must be rolled back */
+	assert_int_equal(gw_txn_next_id(txn, "counter", &id), GW_OK);
+	return GW_EINVAL;
+}
+
+static uint64_t
+counter_value(struct gw_store *st)
+{
+	struct gw_txn *txn;
+	const void    *v;
+	size_t         n;
+	uint64_t       last = 0;
+
+	assert_int_equal(gw_store_read(st, &txn), GW_OK);
+	if (gw_txn_get_raw(txn, GW_DB_META, "counter", 7, &v, &n) == GW_OK)
+		last = gw_key_get_u64(v);
+	gw_txn_end(txn);
+	return last;
+}
+
+#define MANY 10
+
+static void *
+many_main(void *p)
+{
+	struct writer_arg *w = p;
+
+	for (int i = 0; i < PER; i++) {
+		struct gw_write ws[MANY];
+
+		for (int j = 0; j < MANY; j++)
+			ws[j] = (struct gw_write) { counter_fn, NULL, -1 };
+		if (gw_store_write_many(w->st, ws, MANY) != GW_OK)
+			w->errors++;
+		for (int j = 0; j < MANY; j++)
+			if (ws[j].rc != GW_OK)
+				w->errors++;
+	}
+	return NULL;
+}
+
+/* gw_store_write_many: each write has its own outcome (one failing rolls
+ * back only itself), and callers queuing many writes at once mix with
+ * callers queuing one, every write landing exactly once. */
+static void
+test_store_write_many(void **state)
+{
+	struct fx        *fx = *state;
+	struct gw_write   ws[5];
+	pthread_t         t[THREADS];
+	struct writer_arg w[THREADS];
+
+	for (int i = 0; i < 5; i++)
+		ws[i] = (struct gw_write) { i == 2 ? fail_fn : counter_fn, NULL,
+			-1 };
+	assert_int_equal(gw_store_write_many(fx->st, ws, 5), GW_OK);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(ws[i].rc, i == 2 ? GW_EINVAL : GW_OK);
+	assert_int_equal(counter_value(fx->st), 4);
+	assert_int_equal(gw_store_write_many(fx->st, ws, 0), GW_OK);
+
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct writer_arg) { fx->st, i, 0 };
+		pthread_create(&t[i], NULL, i % 2 ? many_main : writer_main,
+		    &w[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].errors, 0);
+	}
+	assert_int_equal(counter_value(fx->st),
+	    4 + (THREADS / 2) * PER * (MANY + 1));
+}
+
 #define BIG (1u << 20)
 
 static int
@@ -396,6 +476,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_group_commit_batches,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_write_many, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_store_map_grows, setup,
 		    teardown),
 	};

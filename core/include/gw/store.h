@@ -45,6 +45,8 @@ enum gw_db {
 	GW_DB_EVENTS,       /* u64 seq -> WebhookEvent */
 	GW_DB_EVENT_IDS,    /* event id ("evt_...") -> u64 seq */
 	GW_DB_EVENT_QUEUE,  /* i64 due ms, u64 seq -> (empty): pending events */
+	GW_DB_REQUESTS,     /* i64 deadline ms, u64 request id, u64 client ->
+	                       IdempotencyRecord: Sends without a key */
 	GW_DB_COUNT
 };
 
@@ -80,6 +82,20 @@ typedef int (*gw_write_fn)(struct gw_txn *txn, void *arg);
  * fn's result once the commit is durable (GW_ESTORE if the commit
  * failed). Thread-safe; blocks the caller. */
 int gw_store_write(struct gw_store *st, gw_write_fn fn, void *arg);
+
+/* gw_store_write_many queues n writes at once, in order, and waits once
+ * for all of them: each runs in its own nested transaction (one failing
+ * rolls back only itself) and may share a commit with other callers' or
+ * be split across consecutive commits. Each w[i].rc gets fn's result, or
+ * GW_ESTORE / GW_EUNAVAIL. Returns GW_OK, or GW_ENOMEM when nothing was
+ * queued. */
+struct gw_write {
+	gw_write_fn fn;
+	void       *arg;
+	int         rc; /* out */
+};
+
+int gw_store_write_many(struct gw_store *st, struct gw_write *w, size_t n);
 
 /* gw_store_read begins a read-only snapshot. Returns GW_OK or GW_ESTORE.
  * End it with gw_txn_end(); hold it briefly (it pins old pages). */

@@ -572,8 +572,13 @@ apply_one(struct gw_txn *txn, struct apply *a, struct job *j)
 			m->error_message = "";
 		}
 		m->upstream_sid = j->upstream_sid;
-		/* status callbacks find the message by the provider's sid */
+		/* status callbacks find the message by the relay_sid of the
+		 * StatusCallback URL we gave, else by the provider's sid (a
+		 * callback URL set in the provider's console): index that.
+		 * No provider ever reports on a sandbox message, and the
+		 * index's random keys cost a page write per message. */
 		if (j->upstream_sid[0] != '\0' &&
+		    j->kind != RELAY__V1__ACCOUNT_KIND__ACCOUNT_SANDBOX &&
 		    (rc = gw_txn_put_raw(txn, GW_DB_MSG_BY_UPSTREAM,
 		         j->upstream_sid, strlen(j->upstream_sid), k, 8, 0)) !=
 		        GW_OK)
@@ -945,10 +950,12 @@ gw_dispatcher_start(struct gw_core    *core,
 		curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS,
 		    (long) d->cfg.max_in_flight);
 	}
-	for (; started < d->n_workers; started++)
+	for (; started < d->n_workers; started++) {
 		if (pthread_create(&d->workers[started].thread, NULL,
 		        worker_main, &d->workers[started]) != 0)
 			goto fail;
+		pthread_setname_np(d->workers[started].thread, "dispatcher");
+	}
 	atomic_store(&core->dispatcher, d);
 	gw_info("dispatch",
 	    "%u thread(s), %u in flight each, retry deadline "

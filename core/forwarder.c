@@ -594,10 +594,12 @@ gw_forwarder_start(struct gw_core *core, const struct gw_forwarder_config *cfg,
 		curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS,
 		    (long) f->cfg.max_in_flight);
 	}
-	for (; started < f->n_workers; started++)
+	for (; started < f->n_workers; started++) {
 		if (pthread_create(&f->workers[started].thread, NULL,
 		        fworker_main, &f->workers[started]) != 0)
 			goto fail;
+		pthread_setname_np(f->workers[started].thread, "forwarder");
+	}
 	atomic_store(&core->forwarder, f);
 	gw_info("forward",
 	    "%u thread(s), %u in flight each, give up after %lld s",

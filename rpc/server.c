@@ -348,6 +348,7 @@ rpc_server_start(struct gw_core *core, const struct rpc_server_config *cfg,
 			rv = NNG_ENOMEM;
 			goto fail;
 		}
+		pthread_setname_np(srv->threads[i], "rpc-worker");
 		srv->nthreads++;
 	}
 	for (int i = 0; i < n * 2; i++) {
@@ -365,6 +366,7 @@ rpc_server_start(struct gw_core *core, const struct rpc_server_config *cfg,
 			rv = NNG_ENOMEM;
 			goto fail;
 		}
+		pthread_setname_np(srv->watchdog, "rpc-watchdog");
 		srv->watching = true;
 	}
 	gw_info("rpc", "listening on %s with %d threads", cfg->url, n);

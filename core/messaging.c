@@ -803,7 +803,8 @@ batch_outcome(struct gw_call *call, struct batch_item *it)
 	}
 	it->reply = NULL;
 	/* what the RPC server logs of a failed Send, per item */
-	if (it->call.err == GW_EINTERNAL || it->call.err == GW_ESTORE)
+	if (it->call.err == GW_EAUTH || it->call.err == GW_ENOTFOUND ||
+	    it->call.err == GW_EINTERNAL || it->call.err == GW_ESTORE)
 		gw_info("rpc", "SendBatch item (request %" PRIu64 "): %s: %s",
 		    call->request_id, gw_errname(it->call.err),
 		    it->call.errmsg);

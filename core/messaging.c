@@ -787,11 +787,12 @@ struct batch_item {
 	struct send                a;
 	Relay__V1__SendReply       fill, *reply;
 	Relay__V1__SendBatchResult result;
+	size_t                     wi; /* its write in w[], or SIZE_MAX */
 };
 
 /* batch_outcome fills it->result from the item's outcome. */
 static void
-batch_outcome(struct gw_call *call, struct batch_item *it)
+batch_outcome(struct batch_item *it)
 {
 	Relay__V1__SendBatchResult *r = &it->result;
 
@@ -806,7 +807,7 @@ batch_outcome(struct gw_call *call, struct batch_item *it)
 	if (it->call.err == GW_EAUTH || it->call.err == GW_ENOTFOUND ||
 	    it->call.err == GW_EINTERNAL || it->call.err == GW_ESTORE)
 		gw_info("rpc", "SendBatch item (request %" PRIu64 "): %s: %s",
-		    call->request_id, gw_errname(it->call.err),
+		    it->call.request_id, gw_errname(it->call.err),
 		    it->call.errmsg);
 	r->code = (Relay__V1__StatusCode) pb_status_from_err(it->call.err);
 	r->message = it->call.errmsg;
@@ -824,7 +825,7 @@ messaging_send_batch(Relay__V1__Messaging_Service *svc,
 	Relay__V1__SendBatchResult **results = NULL;
 	struct batch_item           *it = NULL;
 	struct gw_write             *w = NULL;
-	size_t                       n = req->n_items, nw = 0, j = 0;
+	size_t                       n = req->n_items, nw = 0;
 
 	if (n == 0 || n > SEND_BATCH_MAX) {
 		gw_call_fail(call, GW_EINVAL, "items: 1 to %d Sends",
@@ -844,24 +845,33 @@ messaging_send_batch(Relay__V1__Messaging_Service *svc,
 		it[i].call.api_key = in->api_key;
 		it[i].call.request_id = in->request_id;
 		it[i].call.deadline_ms = call->deadline_ms;
+		it[i].wi = SIZE_MAX;
 		if (in->request == NULL)
 			gw_call_fail(&it[i].call, GW_EINVAL, "request: required");
 		else if (send_begin(core, &it[i].call, in->request,
 		             &it[i].a) == GW_OK &&
-		    it[i].a.replay == NULL)
+		    it[i].a.replay == NULL) {
+			it[i].wi = nw;
 			w[nw++] = (struct gw_write) { send_fn, &it[i].a, 0 };
+		}
 	}
 	/* every write of the batch in the same group commit, one wait */
 	if (gw_store_write_many(core->store, w, nw) != GW_OK)
 		for (size_t i = 0; i < nw; i++)
 			w[i].rc = GW_ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (it[i].call.err == GW_OK && it[i].a.replay == NULL)
-			send_written(&it[i].call, &it[i].a, w[j++].rc);
-	if (nw > 0)
-		gw_dispatcher_kick(atomic_load(&core->dispatcher));
+		if (it[i].wi != SIZE_MAX &&
+		    send_written(&it[i].call, &it[i].a, w[it[i].wi].rc) != GW_OK) {
+			free(it[i].a.replay); /* of an uncommitted batch */
+			it[i].a.replay = NULL;
+		}
+	for (size_t i = 0; i < nw; i++)
+		if (w[i].rc == GW_OK) {
+			gw_dispatcher_kick(atomic_load(&core->dispatcher));
+			break;
+		}
 	for (size_t i = 0; i < n; i++) {
-		batch_outcome(call, &it[i]);
+		batch_outcome(&it[i]);
 		results[i] = &it[i].result;
 	}
 	out.n_results = n;

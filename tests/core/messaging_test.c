@@ -652,6 +652,44 @@ test_send_batch(void **state)
 	}
 }
 
+/* A Send whose write finds an earlier reply (same key earlier in the
+ * batch) must not shift the outcomes of the items after it. */
+static void
+test_send_batch_replay_in_write(void **state)
+{
+	struct fx                 *fx = *state;
+	Relay__V1__SendBatchItem  *items[4];
+	Relay__V1__SendBatchReply *r;
+	char                       key2[128];
+	uint64_t                   client2 = make_client(fx, 0);
+	int64_t                    before = balance(fx, fx->client);
+
+	make_key(fx, client2, key2, sizeof(key2));
+	items[0] = batch_item(fx->key, 11, TO, "a");
+	items[1] = batch_item(fx->key, 11, TO, "a"); /* replays in the write */
+	items[2] = batch_item(key2, 12, TO, "no funds");
+	items[3] = batch_item(fx->key, 13, TO, "charged");
+	next_deadline_ms = gw_now_ms() + 10000;
+	assert_int_equal(send_batch(fx, items, 4, &r), GW_OK);
+	assert_int_equal(result_err(r->results[0]), GW_OK);
+	assert_int_equal(result_err(r->results[1]), GW_OK);
+	assert_string_equal(
+	    r->results[0]->reply->sid, r->results[1]->reply->sid);
+	assert_true(r->results[1]->reply->replayed);
+	assert_null(r->results[2]->reply);
+	assert_int_equal(balance(fx, fx->client), before - 2 * PRICE);
+	assert_int_equal(result_err(r->results[2]), GW_ENOFUNDS);
+	assert_int_equal(result_err(r->results[3]), GW_OK);
+	assert_false(r->results[3]->reply->replayed);
+	assert_int_equal(balance(fx, client2), 0);
+	assert_int_equal(ledger_check(fx, fx->client), 3);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	for (size_t i = 0; i < 4; i++) {
+		free(items[i]->request);
+		free(items[i]);
+	}
+}
+
 /* Racing requests with one key charge once and all see the same sid. */
 static void
 test_idempotency_concurrent(void **state)
@@ -837,6 +875,8 @@ main(void)
 		    test_resent_request_with_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_send_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_send_batch_replay_in_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_idempotency_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -109,6 +109,10 @@ free_request(Relay__V1__RpcRequest *req)
 		explicit_bzero(req->admin_token, strlen(req->admin_token));
 	if (req->api_key != NULL)
 		explicit_bzero(req->api_key, strlen(req->api_key));
+	/* the payload's copy too: SendBatch carries a key per item, and a
+	 * call refused for its deadline never reaches the handler's wipe */
+	if (req->payload.data != NULL)
+		explicit_bzero(req->payload.data, req->payload.len);
 	relay__v1__rpc_request__free_unpacked(req, NULL);
 }
 

@@ -30,7 +30,8 @@ struct item {
 	struct rpc_status       *st;
 	struct hb_sent          *out;
 	bool                     done;
-	bool                     lead; /* the lead was handed to this Send */
+	bool                     lead;    /* handed the lead, not yet woken */
+	bool                     leading; /* its thread is making a call */
 	pthread_cond_t           cv;
 	struct item             *next;
 };
@@ -199,11 +200,15 @@ run_batch(struct hb_sendq *q)
 		it->done = true;
 		pthread_cond_signal(&it->cv);
 	}
-	/* the freed slot goes to the oldest waiting Send */
-	if (q->head != NULL) {
-		q->head->lead = true;
-		pthread_cond_signal(&q->head->cv);
-	}
+	/* the freed slot goes to the oldest Send whose thread is asleep
+	 * and not already handed a slot (a leader's own Send may still be
+	 * queued behind the batch it carries) */
+	for (struct item *h = q->head; h != NULL; h = h->next)
+		if (!h->leading && !h->lead) {
+			h->lead = true;
+			pthread_cond_signal(&h->cv);
+			break;
+		}
 }
 
 int
@@ -212,7 +217,7 @@ hb_sendq_send(struct hb_sendq *q, const char *api_key,
     struct rpc_status *st)
 {
 	struct item it = { .st = st, .out = out };
-	bool        arrived = true;
+	bool        may_lead = true; /* on arrival */
 
 	out->reply = NULL;
 	out->batch = NULL;
@@ -229,16 +234,23 @@ hb_sendq_send(struct hb_sendq *q, const char *api_key,
 		q->head = &it;
 	q->tail = &it;
 	while (!it.done) {
-		/* lead on arrival or when handed the lead, if a call slot is
-		 * free; a leader may carry others' Sends and not its own */
-		if ((arrived || it.lead) && q->head != NULL &&
+		/* lead on arrival, when handed the lead, or again after
+		 * leading (a batch may not have held this Send), if a call
+		 * slot is free; a leader carries the oldest queued Sends */
+		if ((may_lead || it.lead) && q->head != NULL &&
 		    q->inflight < q->max) {
 			it.lead = false;
+			it.leading = true;
 			run_batch(q);
+			it.leading = false;
+			may_lead = true;
 		} else {
+			/* a lead that found no free slot lapses: the call that
+			 * took the slot hands it on when it ends */
+			it.lead = false;
+			may_lead = false;
 			pthread_cond_wait(&it.cv, &q->mu);
 		}
-		arrived = false;
 	}
 	pthread_mutex_unlock(&q->mu);
 	pthread_cond_destroy(&it.cv);

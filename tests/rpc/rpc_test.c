@@ -2,7 +2,9 @@
  * path, many calls in flight, and every kind of bad input (garbage,
  * truncation, unknown method, oversize, wrong token, expired deadline),
  * plus reconnecting after the server restarts. */
+#include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 /* cmocka after its prerequisites */
@@ -312,6 +315,47 @@ test_rpc_expired_deadline_not_executed(void **state)
 	assert_int_equal(count_clients(fx), 0);
 }
 
+/* oversize_cut_off speaks SP over the ipc socket by hand (no nng on
+ * this side: nng 1.5.2 can hang closing a socket whose pipe is stuck in
+ * a large write) and sends one REQ message of len bytes. True when the
+ * server closes the connection without answering. */
+static bool
+oversize_cut_off(struct fx *fx, const uint8_t *body, size_t len)
+{
+	static const uint8_t hello[8] = { 0, 'S', 'P', 0, 0, 0x30, 0, 0 };
+	struct sockaddr_un   sa = { .sun_family = AF_UNIX };
+	struct timeval       tv = { .tv_sec = 3 };
+	uint8_t              hdr[13] = { 1 }, peer[8], c;
+	uint64_t             n = len + 4;
+	size_t               off = 0;
+	ssize_t              w;
+	int                  fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s",
+	    fx->url + strlen("ipc://"));
+	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(write(fd, hello, sizeof(hello)), sizeof(hello));
+	assert_int_equal(recv(fd, peer, sizeof(peer), MSG_WAITALL),
+	    sizeof(peer));
+	assert_int_equal(peer[5], 0x31); /* a REP socket */
+	for (int i = 0; i < 8; i++) /* type 1, then the length, big-endian */
+		hdr[1 + i] = (uint8_t) (n >> (56 - 8 * i));
+	hdr[9] = 0x80; /* the request id, high bit set */
+	assert_int_equal(send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL),
+	    sizeof(hdr));
+	/* the server may cut us off before the body is all written */
+	while (off < len &&
+	    (w = send(fd, body + off, len - off, MSG_NOSIGNAL)) > 0)
+		off += (size_t) w;
+	/* no answer: the connection ends (EOF or reset), not a reply and
+	 * not silence until the timeout */
+	w = recv(fd, &c, 1, 0);
+	close(fd);
+	return w == 0 || (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 static void
 test_rpc_oversize(void **state)
 {
@@ -325,9 +369,9 @@ test_rpc_oversize(void **state)
 	assert_int_equal(rpc_call_raw(fx->cli, "relay.v1.Health/Ping", NULL,
 			     buf, big, &out, &outlen, &st),
 	    GW_ETOOBIG);
-	/* a raw peer that sends it anyway gets no answer, and the server
-	 * goes on serving everyone else */
-	assert_null(raw_call(fx, buf, big, 500));
+	/* a raw peer that sends it anyway is cut off without an answer,
+	 * and the server goes on serving everyone else */
+	assert_true(oversize_cut_off(fx, buf, big));
 	free(buf);
 	assert_int_equal(ping(fx->cli, &st), GW_OK);
 }

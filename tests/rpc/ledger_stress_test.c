@@ -67,13 +67,23 @@ ping(struct fx *fx)
 	return 0;
 }
 
+/* wait_ready waits up to about 50 s (a loaded machine, an ASan build, a
+ * listener relayd has to reopen after nng's ipc bug); on failure it shows
+ * the tail of relayd's log, which teardown deletes. */
 static void
 wait_ready(struct fx *fx)
 {
+	int  ok = -1;
+	char cmd[400];
+
 	rpc_client_set_timeout(fx->cli, 200);
-	for (int i = 0; i < 100 && ping(fx) != 0; i++)
+	for (int i = 0; i < 200 && (ok = ping(fx)) != 0; i++)
 		th_sleep_ms(50);
-	assert_int_equal(ping(fx), 0);
+	if (ok != 0) {
+		snprintf(cmd, sizeof(cmd), "tail -20 %s >&2", fx->log);
+		(void) !system(cmd);
+	}
+	assert_int_equal(ok, 0);
 	rpc_client_set_timeout(fx->cli, 10000);
 }
 

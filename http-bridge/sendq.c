@@ -17,9 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <sys/random.h>
 
 #include "gw/err.h"
 #include "pb/status.h"
@@ -45,7 +43,6 @@ struct batch {
 struct hb_sendq {
 	struct rpc_client   *rpc;
 	int                  max;
-	atomic_uint_fast64_t next_id;
 
 	pthread_mutex_t mu;
 	struct item    *head, *tail;
@@ -56,16 +53,11 @@ int
 hb_sendq_new(struct rpc_client *rpc, int inflight, struct hb_sendq **out)
 {
 	struct hb_sendq *q;
-	uint64_t         seed = 0;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return GW_ENOMEM;
 	q->rpc = rpc;
 	q->max = inflight > 0 ? inflight : HB_SENDQ_INFLIGHT;
-	/* request ids are relayd's implicit idempotency keys: random start,
-	 * so a restarted relay-http does not reuse the last run's */
-	(void) !getrandom(&seed, sizeof(seed), 0);
-	atomic_init(&q->next_id, seed | 1);
 	pthread_mutex_init(&q->mu, NULL);
 	*out = q;
 	return GW_OK;
@@ -93,16 +85,6 @@ hb_sent_release(struct hb_sent *sent)
 	}
 }
 
-static void
-status_set(struct rpc_status *st, int err, uint32_t code, const char *msg,
-    const char *details)
-{
-	st->err  = err;
-	st->code = code;
-	snprintf(st->message, sizeof(st->message), "%s", msg);
-	snprintf(st->details, sizeof(st->details), "%s", details);
-}
-
 /* outcomes gives each Send of the batch its result from reply, or the
  * call's failure (rc, st) to all. The Sends that succeeded share reply
  * through a struct batch; with none, reply is freed here. */
@@ -116,13 +98,13 @@ outcomes(struct item *batch, size_t n, int rc, struct rpc_status *st,
 
 	if (rc == GW_OK && reply->n_results != n) {
 		rc = GW_EINTERNAL;
-		status_set(st, rc,
+		rpc_status_set(st, rc,
 		    RELAY__V1__STATUS_CODE__INTERNAL,
 		    "relayd answered a different number of Sends", "internal");
 	}
 	if (rc == GW_OK && (b = malloc(sizeof(*b))) == NULL) {
 		rc = GW_ENOMEM;
-		status_set(st, rc,
+		rpc_status_set(st, rc,
 		    RELAY__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
 		    "out of memory", "out_of_memory");
 	}
@@ -138,12 +120,12 @@ outcomes(struct item *batch, size_t n, int rc, struct rpc_status *st,
 		it->rc = pb_err_from_status(r->code, r->details);
 		if (it->rc == GW_OK && r->reply == NULL) {
 			it->rc = GW_EINTERNAL;
-			status_set(it->st, it->rc,
+			rpc_status_set(it->st, it->rc,
 			    RELAY__V1__STATUS_CODE__INTERNAL,
 			    "relayd's reply has no SendReply", "internal");
 			continue;
 		}
-		status_set(it->st, it->rc, r->code, r->message, r->details);
+		rpc_status_set(it->st, it->rc, r->code, r->message, r->details);
 		if (it->rc == GW_OK) {
 			it->out->reply = r->reply;
 			it->out->batch = b;
@@ -223,7 +205,9 @@ hb_sendq_send(struct hb_sendq *q, const char *api_key,
 	out->batch = NULL;
 	relay__v1__send_batch_item__init(&it.in);
 	it.in.api_key = (char *) api_key;
-	it.in.request_id = atomic_fetch_add(&q->next_id, 1);
+	/* relayd's implicit idempotency key: from the client's id counter,
+	 * so a Send's id is never another call's */
+	it.in.request_id = rpc_client_next_id(q->rpc);
 	it.in.request = (Relay__V1__SendRequest *) req;
 	pthread_cond_init(&it.cv, NULL);
 

@@ -44,8 +44,8 @@ struct rpc_client {
 	struct slot         *pool;
 };
 
-static int
-set_status(struct rpc_status *st, int err, uint32_t code, const char *msg,
+int
+rpc_status_set(struct rpc_status *st, int err, uint32_t code, const char *msg,
     const char *details)
 {
 	if (st != NULL) {
@@ -163,6 +163,12 @@ slot_put(struct rpc_client *c, struct slot *s)
 	pthread_mutex_unlock(&c->pool_mu);
 }
 
+uint64_t
+rpc_client_next_id(struct rpc_client *c)
+{
+	return atomic_fetch_add(&c->next_id, 1);
+}
+
 int
 rpc_client_set_admin_token(struct rpc_client *c, const char *token)
 {
@@ -198,7 +204,7 @@ roundtrip(struct rpc_client *c, nng_msg *msg, nng_msg **reply,
 
 	if ((rv = slot_get(c, &s)) != 0) {
 		nng_msg_free(msg);
-		return set_status(st, GW_ENOMEM, RELAY__V1__STATUS_CODE__INTERNAL,
+		return rpc_status_set(st, GW_ENOMEM, RELAY__V1__STATUS_CODE__INTERNAL,
 		    nng_strerror(rv), "");
 	}
 	nng_aio_set_timeout(s->send_aio, c->timeout_ms);
@@ -219,12 +225,12 @@ roundtrip(struct rpc_client *c, nng_msg *msg, nng_msg **reply,
 	else
 		slot_free(s);
 	if (rv == NNG_ETIMEDOUT)
-		return set_status(st, GW_EUNAVAIL,
+		return rpc_status_set(st, GW_EUNAVAIL,
 		    RELAY__V1__STATUS_CODE__UNAVAILABLE,
 		    "relayd did not answer in time (is it running?)",
 		    "unavailable");
 	if (rv != 0)
-		return set_status(st, GW_EUNAVAIL,
+		return rpc_status_set(st, GW_EUNAVAIL,
 		    RELAY__V1__STATUS_CODE__UNAVAILABLE, nng_strerror(rv),
 		    "unavailable");
 	return GW_OK;
@@ -242,7 +248,7 @@ rpc_call_raw(struct rpc_client *c, const char *method, const char *api_key,
 	int                     rc;
 
 	req.method           = (char *) method;
-	req.request_id       = atomic_fetch_add(&c->next_id, 1);
+	req.request_id       = rpc_client_next_id(c);
 	req.deadline_unix_ms = gw_now_ms() + c->timeout_ms;
 	req.payload.data     = (uint8_t *) payload;
 	req.payload.len      = len;
@@ -250,11 +256,11 @@ rpc_call_raw(struct rpc_client *c, const char *method, const char *api_key,
 	req.api_key          = (char *) (api_key != NULL ? api_key : "");
 	n                    = relay__v1__rpc_request__get_packed_size(&req);
 	if (n > RPC_MSG_MAX)
-		return set_status(st, GW_ETOOBIG,
+		return rpc_status_set(st, GW_ETOOBIG,
 		    RELAY__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
 		    "request too large", "too_large");
 	if (nng_msg_alloc(&msg, n) != 0)
-		return set_status(st, GW_ENOMEM,
+		return rpc_status_set(st, GW_ENOMEM,
 		    RELAY__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory",
 		    "out_of_memory");
 	relay__v1__rpc_request__pack(&req, nng_msg_body(msg));
@@ -266,16 +272,16 @@ rpc_call_raw(struct rpc_client *c, const char *method, const char *api_key,
 	if (resp == NULL || resp->request_id != req.request_id) {
 		if (resp != NULL)
 			relay__v1__rpc_response__free_unpacked(resp, NULL);
-		return set_status(st, GW_EINTERNAL,
+		return rpc_status_set(st, GW_EINTERNAL,
 		    RELAY__V1__STATUS_CODE__INTERNAL,
 		    "malformed reply from relayd", "internal");
 	}
 	rc = pb_err_from_status(resp->code, resp->details);
-	set_status(st, rc, resp->code, resp->message, resp->details);
+	rpc_status_set(st, rc, resp->code, resp->message, resp->details);
 	if (rc == GW_OK) {
 		*outlen = resp->payload.len;
 		if ((*out = malloc(resp->payload.len + 1)) == NULL)
-			rc = set_status(st, GW_ENOMEM,
+			rc = rpc_status_set(st, GW_ENOMEM,
 			    RELAY__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
 			    "out of memory", "out_of_memory");
 		else if (resp->payload.len > 0)
@@ -300,14 +306,14 @@ rpc_invoke_as(struct rpc_client *c, const char *api_key,
 
 	m = protobuf_c_service_descriptor_get_method_by_name(service, method);
 	if (m == NULL || req->descriptor != m->input)
-		return set_status(st, GW_EINVAL,
+		return rpc_status_set(st, GW_EINVAL,
 		    RELAY__V1__STATUS_CODE__INVALID_ARGUMENT,
 		    "no such method, or the wrong request type",
 		    "invalid_argument");
 	snprintf(name, sizeof(name), "%s/%s", service->name, method);
 	n = protobuf_c_message_get_packed_size(req);
 	if (n > sizeof(stackbuf) && (buf = malloc(n)) == NULL)
-		return set_status(st, GW_ENOMEM,
+		return rpc_status_set(st, GW_ENOMEM,
 		    RELAY__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory",
 		    "out_of_memory");
 	protobuf_c_message_pack(req, buf);
@@ -322,7 +328,7 @@ rpc_invoke_as(struct rpc_client *c, const char *api_key,
 	*resp = protobuf_c_message_unpack(m->output, NULL, outlen, out);
 	free(out);
 	if (*resp == NULL)
-		return set_status(st, GW_EINTERNAL,
+		return rpc_status_set(st, GW_EINTERNAL,
 		    RELAY__V1__STATUS_CODE__INTERNAL,
 		    "reply does not decode", "internal");
 	return GW_OK;

@@ -37,6 +37,16 @@ struct rpc_status {
 int  rpc_client_open(const char *url, struct rpc_client **out);
 void rpc_client_close(struct rpc_client *c);
 
+/* rpc_client_next_id returns a request id no other call of this client
+ * uses (random start per client, then counting). relayd takes a Send's
+ * request id as its implicit idempotency key, so ids given to items of a
+ * SendBatch come from here too. Thread-safe. */
+uint64_t rpc_client_next_id(struct rpc_client *c);
+
+/* rpc_status_set fills st (may be NULL) and returns err. */
+int rpc_status_set(struct rpc_status *st, int err, uint32_t code,
+    const char *msg, const char *details);
+
 /* rpc_client_set_admin_token copies token (NULL clears) into locked
  * memory; it is sent with every call. */
 int rpc_client_set_admin_token(struct rpc_client *c, const char *token);

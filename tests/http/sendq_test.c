@@ -1,6 +1,7 @@
 /* sendq_test.c - relay-http's Send queue (hb_sendq) against a real relayd:
- * 320 concurrent Sends from two clients and a stranger, more than one
- * SendBatch can hold, so batches split and the lead is handed on. Every
+ * 320 concurrent Sends from two clients and a stranger (a SendBatch holds
+ * 256, so when they queue up at once a batch is split and the lead handed
+ * on; how they queue is up to the scheduler, not asserted). Every
  * Send gets its own outcome: the client with funds for exactly 100
  * messages gets exactly 100 accepted and ends at 0, the other gets all
  * of its own, the stranger is refused, and every sid is distinct. With

@@ -86,7 +86,6 @@ struct worker {
 	struct job          **jobs; /* in flight, max_in_flight slots */
 	struct job          **done; /* settle's scratch, as many */
 	size_t                n_jobs;
-	int64_t               next_due; /* earliest future due seen */
 };
 
 struct gw_dispatcher {
@@ -661,6 +660,7 @@ struct fill {
 	struct gw_txn *txn;
 	int64_t        now;
 	size_t         seen;
+	int64_t        next_due; /* the first entry not yet due, 0: none */
 };
 
 static void
@@ -724,7 +724,7 @@ fill_one(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 		return 0;
 	due = (int64_t) gw_key_get_u64(key);
 	if (due > f->now) {
-		w->next_due = due;
+		f->next_due = due;
 		return 1;
 	}
 	if (++f->seen > SCAN_MAX || w->n_jobs == w->d->cfg.max_in_flight)
@@ -743,19 +743,19 @@ fill_one(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 	return 0;
 }
 
-static void
+static int64_t
 fill(void *arg, int64_t now)
 {
 	struct worker *w = arg;
 	struct fill    f = { .w = w, .now = now };
 
-	w->next_due = 0;
 	if (w->n_jobs == w->d->cfg.max_in_flight)
-		return;
+		return 0;
 	if (gw_store_read(w->d->core->store, &f.txn) != GW_OK)
-		return;
+		return 0;
 	gw_txn_scan(f.txn, GW_DB_OUTBOX, NULL, 0, NULL, 0, fill_one, &f);
 	gw_txn_end(f.txn);
+	return f.next_due;
 }
 
 /* settle writes the outcomes of every finished job, then forgets them. */
@@ -827,24 +827,10 @@ settle(void *arg, int64_t now)
 
 /* ---- the queue loop (gw_queue_run) ------------------------------- */
 
-static int64_t
-q_wait_ms(void *arg, int64_t now, int64_t wait)
-{
-	struct worker *w = arg;
-
-	if (w->next_due > 0 && w->next_due - now < wait)
-		wait = w->next_due - now > 0 ? w->next_due - now : 0;
-	for (size_t i = 0; i < w->n_jobs; i++)
-		if (w->jobs[i]->done)
-			wait = 0;
-	return wait;
-}
-
 static const struct gw_queue_ops queue_ops = {
 	.fill = fill,
 	.finish = job_finish,
 	.settle = settle,
-	.wait_ms = q_wait_ms,
 };
 
 static void *

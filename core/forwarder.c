@@ -72,7 +72,6 @@ struct fworker {
 	struct fjob        **jobs; /* in flight, max_in_flight slots */
 	struct fjob        **done; /* settle's scratch, as many */
 	size_t               n_jobs;
-	int64_t              next_due; /* earliest future due seen */
 };
 
 struct gw_forwarder {
@@ -339,6 +338,7 @@ struct ffill {
 	struct gw_txn  *txn;
 	int64_t         now;
 	size_t          seen;
+	int64_t         next_due; /* the first entry not yet due, 0: none */
 };
 
 static void
@@ -406,7 +406,7 @@ ffill_one(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 		return 0;
 	due = (int64_t) gw_key_get_u64(key);
 	if (due > ff->now) {
-		w->next_due = due;
+		ff->next_due = due;
 		return 1;
 	}
 	if (++ff->seen > SCAN_MAX || w->n_jobs == w->f->cfg.max_in_flight)
@@ -418,20 +418,20 @@ ffill_one(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 	return 0;
 }
 
-static void
+static int64_t
 ffill(void *arg, int64_t now)
 {
 	struct fworker *w = arg;
 	struct ffill    ff = { .w = w, .now = now };
 
-	w->next_due = 0;
 	if (w->n_jobs == w->f->cfg.max_in_flight)
-		return;
+		return 0;
 	if (gw_store_read(w->f->core->store, &ff.txn) != GW_OK)
-		return;
+		return 0;
 	gw_txn_scan(
 	    ff.txn, GW_DB_EVENT_QUEUE, NULL, 0, NULL, 0, ffill_one, &ff);
 	gw_txn_end(ff.txn);
+	return ff.next_due;
 }
 
 /* fsettle writes the outcomes of every finished job, then forgets them. */
@@ -504,24 +504,10 @@ fsettle(void *arg, int64_t now)
 
 /* ---- the queue loop (gw_queue_run) ------------------------------- */
 
-static int64_t
-q_wait_ms(void *arg, int64_t now, int64_t wait)
-{
-	struct fworker *w = arg;
-
-	if (w->next_due > 0 && w->next_due - now < wait)
-		wait = w->next_due - now > 0 ? w->next_due - now : 0;
-	for (size_t i = 0; i < w->n_jobs; i++)
-		if (w->jobs[i]->done)
-			wait = 0;
-	return wait;
-}
-
 static const struct gw_queue_ops queue_ops = {
 	.fill = ffill,
 	.finish = fjob_finish,
 	.settle = fsettle,
-	.wait_ms = q_wait_ms,
 };
 
 static void *

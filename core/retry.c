@@ -58,14 +58,17 @@ gw_queue_run(CURLM *multi, atomic_bool *stopping, int64_t poll_ms,
 	int running;
 
 	while (!atomic_load(stopping)) {
-		int64_t now = gw_now_ms();
+		int64_t now = gw_now_ms(), wait = poll_ms;
+		int64_t due = ops->fill(worker, now);
 
-		ops->fill(worker, now);
+		/* settle below leaves no finished job behind: sleep until the
+		 * next entry is due, a transfer ends, or a kick */
+		if (due > 0 && due - now < wait)
+			wait = due > now ? due - now : 0;
 		curl_multi_perform(multi, &running);
 		reap(multi, ops);
 		ops->settle(worker, gw_now_ms());
-		curl_multi_poll(multi, NULL, 0,
-		    (int) ops->wait_ms(worker, now, poll_ms), NULL);
+		curl_multi_poll(multi, NULL, 0, (int) wait, NULL);
 		curl_multi_perform(multi, &running);
 		reap(multi, ops);
 		ops->settle(worker, gw_now_ms());

@@ -30,16 +30,17 @@ bool gw_curl_transient(CURLcode c);
 
 /* One worker of a durable HTTP queue, as gw_queue_run drives it. */
 struct gw_queue_ops {
-	/* fill starts the due entries (a read snapshot of the queue) */
-	void (*fill)(void *worker, int64_t now);
+	/* fill starts the due entries (a read snapshot of the queue) and
+	 * returns the due time of the first entry not yet due, 0 if none
+	 * was seen: the loop sleeps until then at most */
+	int64_t (*fill)(void *worker, int64_t now);
 	/* finish takes the outcome of one transfer; job is the easy
 	 * handle's CURLINFO_PRIVATE */
 	void (*finish)(void *job, CURLcode cc);
-	/* settle writes the outcomes of finished jobs in one transaction */
+	/* settle writes the outcomes of finished jobs in one transaction
+	 * and forgets them, recorded or not (an unrecorded entry stays
+	 * queued and is taken again) */
 	void (*settle)(void *worker, int64_t now);
-	/* wait_ms says how long the worker may sleep: until its next due
-	 * entry, at most poll_ms, 0 when a job finished unrecorded */
-	int64_t (*wait_ms)(void *worker, int64_t now, int64_t poll_ms);
 };
 
 /* gw_queue_run is a worker thread's loop: fill, transfer, record the
